@@ -1,0 +1,55 @@
+# Amends: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/amends run
+
+test: $(STAMP) lint types contracts migrations-check pytest pytest-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy amends config
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+migrations-check: $(STAMP)
+	$(BIN)/amends makemigrations --check --dry-run
+
+# pytest exits 5 when it collected no test: that is a failure here, never green.
+pytest: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider
+
+# The same tests on PostgreSQL when AMENDS_TEST_POSTGRES names a server
+# (e.g. postgres://root@127.0.0.1:5432/amends); pytest-django creates test_<name>.
+pytest-postgres: $(STAMP)
+	@if [ -n "$$AMENDS_TEST_POSTGRES" ]; then \
+		echo "== the suite again on PostgreSQL =="; \
+		DATABASE_URL="$$AMENDS_TEST_POSTGRES" $(BIN)/pytest -p no:cacheprovider; \
+	else \
+		echo "AMENDS_TEST_POSTGRES is not set: PostgreSQL run skipped (CI sets it)."; \
+	fi
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.calendar
+
+clean:
+	rm -rf $(VENV) var/test-*.sqlite3*

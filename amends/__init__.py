@@ -1,0 +1,1 @@
+"""Amends: complaint handling and dispute resolution for UK communications providers."""

@@ -1,0 +1,1 @@
+"""Codes of Practice: the shipped codes, `amends code check` and `amends code render`."""

@@ -1,0 +1,1 @@
+"""Staff web: sign in, queues and case pages (later issues)."""

@@ -1,0 +1,1 @@
+"""Operation: health, the worker loop and its heartbeat, the serve/run/demo commands."""

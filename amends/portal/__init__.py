@@ -1,0 +1,1 @@
+"""Customer web and public pages."""

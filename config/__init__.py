@@ -1,0 +1,1 @@
+"""Django wiring only: settings from the environment, URLs, WSGI."""

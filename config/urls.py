@@ -1,0 +1,16 @@
+"""URL map: each app owns its own routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from amends.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("staff/", include("amends.console.urls")),
+    path("", include("amends.portal.urls")),
+]
+
+handler404 = "amends.portal.views.not_found"
+handler500 = "amends.portal.views.server_error"

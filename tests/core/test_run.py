@@ -1,0 +1,73 @@
+"""``amends run`` (what ``make run`` calls): migrate, demo data, web and worker together."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, amends_command, amends_env, free_port, wait_for_http
+
+pytestmark = pytest.mark.subprocess
+
+
+def start_and_stop(
+    env: dict[str, str], port: int, log_path: Path
+) -> tuple[int, dict[str, object], str]:
+    """Start ``amends run``, wait for a fresh worker heartbeat, Ctrl-C it; return what we saw."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            amends_command("run", "--bind", f"127.0.0.1:{port}"),
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            assert wait_for_http(f"{base}/", timeout=90, process=process) == 200
+            deadline = time.monotonic() + 90
+            while True:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                    health = json.loads(response.read())
+                    status = response.status
+                if health["worker"]["status"] == "ok":
+                    break
+                assert time.monotonic() < deadline, f"no fresh heartbeat: {health}"
+                time.sleep(0.5)
+            with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+                home = response.read().decode()
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "V4VoIP" in home and "Infinity System Solutions Ltd" in home
+    return status, health, log_path.read_text()
+
+
+def test_run_serves_home_and_health_and_starts_again_after_ctrl_c(
+    tmp_path: Path, scratch_database_url: str
+) -> None:
+    env = amends_env(tmp_path, DATABASE_URL=scratch_database_url)
+    port = free_port()
+
+    status, health, first_log = start_and_stop(env, port, tmp_path / "first.log")
+    assert status == 200
+    assert health["database"]["status"] == "ok"  # type: ignore[index]
+    assert health["migrations"]["unapplied"] == []  # type: ignore[index]
+    assert health["worker"]["age_seconds"] < 90  # type: ignore[index]
+    assert "admin / amends-demo" in first_log
+    assert "Demo data loaded: provider v4voip, provider iss, user admin." in first_log
+    assert "Stopped." in first_log
+
+    status, _, second_log = start_and_stop(env, port, tmp_path / "second.log")
+    assert status == 200
+    assert "Demo data already present; nothing changed." in second_log
+    assert "Traceback" not in first_log + second_log
