@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "amends.core",
     "amends.providers",
+    "amends.cases",
+    "amends.comms",
     "amends.codes",
     "amends.console",
     "amends.portal",
@@ -212,6 +214,7 @@ X_FRAME_OPTIONS = "DENY"
 AMENDS_WORKER_INTERVAL = float(os.environ.get("AMENDS_WORKER_INTERVAL", "5"))
 # A heartbeat older than this makes /healthz report the worker as stale.
 AMENDS_WORKER_STALE_AFTER = float(os.environ.get("AMENDS_WORKER_STALE_AFTER", "60"))
+AMENDS_WORKER_SWEEPS = ["amends.cases.worker.obligation_sweep"]
 
 # Logging: ids, never people (see architecture.md, convention 11) -----------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -227,5 +230,8 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

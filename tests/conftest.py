@@ -185,3 +185,11 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
     finally:
         page.screenshot(path=str(tmp_path / "last-page.png"), full_page=True)
         context.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fast password hashing in this process (demo logins hash a dozen passwords);
+    subprocesses started by tests keep the real hasher."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -16,6 +16,11 @@ class Provider(models.Model):
     name = models.CharField(max_length=200)
     legal_name = models.CharField(max_length=200, blank=True)
     nation = models.CharField(max_length=20, choices=Nation.choices)
+    #: The start of its case references: V4V-26-000123-K.
+    reference_prefix = models.CharField(max_length=5, default="AMD")
+    #: The approved ADR scheme the provider belongs to (GC C4.3), by registry id; every ADR
+    #: letter takes the scheme's name and contact details from the registry through this.
+    adr_scheme = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -23,3 +28,78 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Role(models.TextChoices):
+    """Staff roles within one provider (the escalation ladder maps onto them)."""
+
+    ADVISER = "adviser", "Adviser"
+    CASE_HANDLER = "case_handler", "Case handler"
+    MANAGER = "manager", "Manager"
+    DIRECTOR = "director", "Director"
+    COMPLIANCE = "compliance", "Compliance lead"
+    ADMIN = "admin", "Administrator"
+
+
+class StaffMember(models.Model):
+    """A staff user of one provider, with a role. A user belongs to at most one provider."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="staff")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+
+    class Meta:
+        ordering = ["provider", "role", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()}, {self.provider.slug})"
+
+
+class CodeVersion(models.Model):
+    """One version of a provider's Code of Practice, stored as the TOML it was activated from.
+
+    A case is handled under the version in force on the date it was first received
+    (the latest activated version whose ``effective_from`` is on or before that date).
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="code_versions")
+    version = models.CharField(max_length=50)
+    content = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    effective_from = models.DateField()
+    activated_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["provider", "-effective_from", "-activated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "sha256", "effective_from"], name="code_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.slug} code {self.version} from {self.effective_from}"
+
+
+class ProviderLedger(models.Model):
+    """Per-provider counters: case serial numbers and the head of the audit chain.
+
+    Locked (SELECT ... FOR UPDATE) by whoever opens a case or appends an event, so the serials
+    and the chain never fork.
+    """
+
+    provider = models.OneToOneField(
+        Provider, on_delete=models.CASCADE, primary_key=True, related_name="ledger"
+    )
+    last_case_serial = models.PositiveBigIntegerField(default=0)
+    last_event_sequence = models.PositiveBigIntegerField(default=0)
+    last_event_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"ledger of {self.provider_id}"

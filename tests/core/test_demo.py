@@ -9,16 +9,21 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from amends.cases.models import Case, Event
+from amends.cases.services import audit_verify
 from amends.core.demo import DEMO_PASSWORD, demo_load
-from amends.providers.models import Provider
+from amends.domain.lifecycle import State
+from amends.providers.models import Provider, Role, StaffMember
 
 pytestmark = pytest.mark.django_db
 
 
-def snapshot() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+def snapshot() -> tuple[object, ...]:
     providers = sorted(Provider.objects.values_list("slug", "legal_name", "nation"))
     users = sorted(get_user_model().objects.values_list("username", "password"))
-    return providers, users
+    cases = sorted(Case.objects.values_list("reference", "state"))
+    events = Event.objects.count()
+    return providers, users, cases, events
 
 
 def test_demo_load_creates_both_seed_providers_and_an_admin() -> None:
@@ -26,7 +31,28 @@ def test_demo_load_creates_both_seed_providers_and_an_admin() -> None:
     assert sorted(Provider.objects.values_list("slug", flat=True)) == ["iss", "v4voip"]
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(DEMO_PASSWORD)
-    assert summary.created == ["provider v4voip", "provider iss", "user admin"]
+    assert summary.created[:3] == ["user admin", "provider v4voip", "code v4voip"]
+
+
+def test_demo_has_one_staff_user_per_role_for_each_provider() -> None:
+    demo_load()
+    for slug in ("v4voip", "iss"):
+        roles = sorted(
+            StaffMember.objects.filter(provider__slug=slug).values_list("role", flat=True)
+        )
+        assert roles == sorted(role.value for role in Role)
+        assert (
+            get_user_model().objects.get(username=f"{slug}-manager").check_password(DEMO_PASSWORD)
+        )
+
+
+def test_demo_has_cases_in_every_resting_state() -> None:
+    demo_load()
+    for slug in ("v4voip", "iss"):
+        states = set(Case.objects.filter(provider__slug=slug).values_list("state", flat=True))
+        # Deadlock is transient: it issues the ADR letter in the same transaction.
+        assert states == {s.value for s in State} - {State.DEADLOCK.value}
+    assert audit_verify(provider_id=Provider.objects.get(slug="iss").pk).broken is None
 
 
 def test_demo_load_twice_changes_nothing() -> None:
@@ -50,7 +76,8 @@ def test_demo_load_keeps_a_password_changed_by_hand() -> None:
 def test_demo_command_prints_the_logins() -> None:
     out = StringIO()
     call_command("demo", stdout=out)
-    assert "admin / amends-demo" in out.getvalue()
+    assert "every password is amends-demo" in out.getvalue()
+    assert "iss-case_handler" in out.getvalue()
 
 
 def test_demo_is_refused_in_production(settings: object) -> None:

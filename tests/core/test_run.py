@@ -63,8 +63,8 @@ def test_run_serves_home_and_health_and_starts_again_after_ctrl_c(
     assert health["database"]["status"] == "ok"  # type: ignore[index]
     assert health["migrations"]["unapplied"] == []  # type: ignore[index]
     assert health["worker"]["age_seconds"] < 90  # type: ignore[index]
-    assert "admin / amends-demo" in first_log
-    assert "Demo data loaded: provider v4voip, provider iss, user admin." in first_log
+    assert "every password is amends-demo" in first_log
+    assert "Demo data loaded: user admin, provider v4voip, code v4voip," in first_log
     assert "Stopped." in first_log
 
     status, _, second_log = start_and_stop(env, port, tmp_path / "second.log")

@@ -7,9 +7,7 @@ from amends.core.demo import demo_load
 
 
 class Command(BaseCommand):
-    help = (
-        "Load the demo data (both seed providers, staff logins). Running it twice changes nothing."
-    )
+    help = "Load the demo data (providers, codes, staff, cases); running it twice changes nothing."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
@@ -19,6 +17,8 @@ class Command(BaseCommand):
             self.stdout.write("Demo data loaded: " + ", ".join(summary.created) + ".")
         else:
             self.stdout.write("Demo data already present; nothing changed.")
-        self.stdout.write("Demo logins (local use only):")
+        self.stdout.write(
+            f"Demo logins (local use only; every password is {summary.logins[0].password}):"
+        )
         for login in summary.logins:
-            self.stdout.write(f"  {login.username} / {login.password}  - {login.role}")
+            self.stdout.write(f"  {login.username:<24} {login.role}")

@@ -1,0 +1,1 @@
+"""Cases: customers, cases, the append-only audit trail, and the obligations (clocks)."""

@@ -1,0 +1,1 @@
+"""Communications: the outbox of letters and notices (delivery comes with the comms issue)."""

@@ -1,0 +1,1 @@
+"""Repeatable performance runs; results are recorded in benchmarks/RESULTS.md."""
