@@ -130,6 +130,16 @@ def test_adr_point_across_the_2026_04_08_boundary(iss: World, received, expected
     assert due(case, "adr_letter").due_at == expected
 
 
+def test_adr_point_is_calendar_days_and_not_moved_by_bank_holidays(iss: World) -> None:
+    # Fri 13 Nov 2026 + 42 days = Fri 25 Dec 2026 (Christmas Day): weeks are calendar weeks
+    # (regulatory.md B9), so the letter is due that day, not on the next working day.
+    case = iss.open(london(2026, 11, 13, 10))
+    assert due(case, "adr_letter").due_at == london(2026, 12, 25, 10)
+    # ...whereas a working-day clock from the same start steps over the holidays.
+    christmas_eve = iss.open(london(2026, 12, 24, 16))
+    assert due(christmas_eve, "agree_updates").due_at == london(2026, 12, 31, 17)
+
+
 def test_adr_letter_across_the_spring_clock_change_keeps_the_wall_time(iss: World) -> None:
     case = iss.open(london(2026, 3, 1, 10))  # GMT; due 8 weeks later in BST (first receipt < 8 Apr)
     assert due(case, "adr_letter").due_at == london(2026, 4, 26, 10)
