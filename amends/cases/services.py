@@ -50,13 +50,7 @@ from amends.domain.obligations import (
     Escalation as EscalationFact,
 )
 from amends.domain.reference import make_reference
-from amends.domain.regulation import (
-    APPROVED_SCHEMES,
-    Origin,
-    PromiseInForce,
-    Starts,
-    promises_in_force,
-)
+from amends.domain.regulation import PromiseInForce, promises_in_force
 from amends.providers.models import CodeVersion, Provider, ProviderLedger, StaffMember
 
 log = logging.getLogger("amends.cases")
@@ -323,8 +317,8 @@ def case_transition(
         raise CaseError("An action cannot be recorded as happening in the future.")
     with transaction.atomic():
         case = (
-            Case.objects.select_for_update()
-            .select_related("code_version")
+            Case.objects.select_for_update(of=("self",))
+            .select_related("code_version", "provider", "customer")
             .filter(pk=case_id, provider_id=provider_id)
             .first()
         )
@@ -542,32 +536,13 @@ def _write_adr_letter(case: Case, *, trigger: str, now: datetime) -> None:
 
 
 def _promises(case: Case, code: Code) -> tuple[PromiseInForce, ...]:
-    first = case.first_received_at.astimezone(LONDON).date()
-    promises = promises_in_force(
+    return promises_in_force(
         code,
         kind=CaseKind(case.kind),
-        first_received=first,
+        first_received=case.first_received_at.astimezone(LONDON).date(),
         facts=CaseFacts(channel=ChannelType(case.channel), support_contract=case.support_contract),
+        member_scheme=case.provider.adr_scheme or None,
     )
-    has_remedy = any(p.kind is ObligationKind.ADR_REMEDY for p in promises)
-    if case.kind == CaseKind.COMPLAINT.value and not has_remedy:
-        # The code may name no approved scheme (ISS names Ofcom): the provider's actual
-        # membership (Provider.adr_scheme) still sets the remedy deadline.
-        scheme = next((s for s in APPROVED_SCHEMES if s.id == case.provider.adr_scheme), None)
-        if scheme is not None:
-            rule = scheme.remedy(first)
-            promises += (
-                PromiseInForce(
-                    kind=ObligationKind.ADR_REMEDY,
-                    duration=rule.value,
-                    origin=Origin.LAW,
-                    starts=Starts.ADR_DECISION_ACCEPTED,
-                    rule_id=rule.id,
-                    source=str(rule.source),
-                    code_path=None,
-                ),
-            )
-    return promises
 
 
 def _facts(case: Case) -> ClockFacts:
@@ -650,8 +625,8 @@ def obligation_act(*, obligation_id: int, now: datetime) -> bool:
     if row is None or row.state != ObligationStatus.PENDING.value or row.due_at > now:
         return False
     case = (
-        Case.objects.select_for_update()
-        .select_related("code_version", "customer")
+        Case.objects.select_for_update(of=("self",))
+        .select_related("code_version", "customer", "provider")
         .get(pk=row.case_id)
     )
     if row.action == DueAction.ISSUE_ADR_LETTER.value:

@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from amends.domain.calendar import BusinessCalendar, WorkingHours
+from amends.domain.calendar import BusinessCalendar, WorkingHours, add_elapsed
 from amends.domain.codes import CaseKind, Code, Duration, DurationUnit, ObligationKind
 from amends.domain.lifecycle import UNRESOLVED_STATES, State
 from amends.domain.regulation import PromiseInForce
@@ -121,7 +121,7 @@ def due_after(calendar: BusinessCalendar, start: datetime, duration: Duration) -
     if unit is DurationUnit.WORKING_DAYS:
         return calendar.add_working_days(start, duration.whole)
     if unit is DurationUnit.HOURS:
-        return (start.astimezone(UTC) + timedelta(hours=float(duration.amount))).astimezone(LONDON)
+        return add_elapsed(start, timedelta(hours=float(duration.amount)))
     if unit is DurationUnit.WEEKS:
         return calendar.add_weeks(start, duration.whole)
     return add_calendar_days(start, duration.whole)

@@ -683,6 +683,7 @@ def promises_in_force(
     kind: CaseKind,
     first_received: date,
     facts: CaseFacts | None = None,
+    member_scheme: str | None = None,
 ) -> tuple[PromiseInForce, ...]:
     """Every timed obligation of a case of ``kind`` first received on ``first_received``.
 
@@ -690,6 +691,9 @@ def promises_in_force(
     two of a kind match; promises with no time are skipped, ``check`` warns of them), then for
     a complaint the escalation reviews, the ADR letter (the stricter of ``[adr].after`` and
     ``C4.ADR.TIME`` in force on ``first_received``) and the ADR scheme's remedy deadline.
+    The scheme is the one the code names when it is approved, else ``member_scheme`` (the id
+    of the scheme the provider actually belongs to: ISS's code names Ofcom, but ISS must still
+    meet its real scheme's remedy deadline).
     """
     facts = facts or CaseFacts()
     rules = rules_in_force(first_received)
@@ -765,19 +769,22 @@ def promises_in_force(
             )
         )
 
+    scheme: AdrScheme | None = None
     if code.adr is not None and code.adr.scheme is not None:
-        match = identify_adr_body(code.adr.scheme)
-        if match.scheme is not None:
-            remedy = match.scheme.remedy(first_received)
-            result.append(
-                PromiseInForce(
-                    kind=ObligationKind.ADR_REMEDY,
-                    duration=remedy.value,
-                    origin=Origin.LAW,
-                    starts=Starts.ADR_DECISION_ACCEPTED,
-                    rule_id=remedy.id,
-                    source=str(remedy.source),
-                    code_path=None,
-                )
+        scheme = identify_adr_body(code.adr.scheme).scheme
+    if scheme is None:
+        scheme = next((s for s in APPROVED_SCHEMES if s.id == member_scheme), None)
+    if scheme is not None:
+        remedy = scheme.remedy(first_received)
+        result.append(
+            PromiseInForce(
+                kind=ObligationKind.ADR_REMEDY,
+                duration=remedy.value,
+                origin=Origin.LAW,
+                starts=Starts.ADR_DECISION_ACCEPTED,
+                rule_id=remedy.id,
+                source=str(remedy.source),
+                code_path=None,
             )
+        )
     return tuple(result)

@@ -325,3 +325,23 @@ def test_other_case_kinds_have_no_adr_letter() -> None:
     for kind in (CaseKind.ACCOUNT_QUERY, CaseKind.SUPPORT_REQUEST, CaseKind.ABUSE_REPORT):
         kinds = {p.kind for p in promises_in_force(code, kind=kind, first_received=BOUNDARY)}
         assert ObligationKind.ADR_LETTER not in kinds
+
+
+def test_a_code_naming_no_approved_scheme_takes_the_remedy_deadline_of_the_providers_scheme() -> (
+    None
+):
+    from amends.codes import SHIPPED_CODES
+    from amends.domain.codes import load_code
+
+    iss = load_code(SHIPPED_CODES["iss"])
+    on = date(2026, 5, 1)
+    kinds = {p.kind for p in promises_in_force(iss, kind=CaseKind.COMPLAINT, first_received=on)}
+    assert ObligationKind.ADR_REMEDY not in kinds  # Ofcom is no scheme: nothing to take it from
+    remedy = next(
+        p
+        for p in promises_in_force(
+            iss, kind=CaseKind.COMPLAINT, first_received=on, member_scheme="cisas"
+        )
+        if p.kind is ObligationKind.ADR_REMEDY
+    )
+    assert (remedy.rule_id, str(remedy.duration)) == ("ADR.CISAS.REMEDY", "20 working days")
