@@ -660,7 +660,10 @@ def obligation_act(*, obligation_id: int, now: datetime) -> bool:
         to_user=manager.pk if manager is not None else None,
     )
     code, _ = code_of(case.code_version)
-    if row.kind in (ObligationKind.RESOLVE.value, ObligationKind.ESCALATION_REVIEW.value):
+    # A missed resolution target or review aim goes up the code's ladder, unless a resolution
+    # is already with the customer (escalating then would take away their chance to accept).
+    escalates = row.kind in (ObligationKind.RESOLVE.value, ObligationKind.ESCALATION_REVIEW.value)
+    if escalates and case.state != State.RESOLUTION_PROPOSED.value:
         try:
             decide(_status(case, code), Action.ESCALATE)
         except TransitionRefused:

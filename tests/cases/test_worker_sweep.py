@@ -115,3 +115,30 @@ def test_a_sweep_with_nothing_due_reads_only_the_due_index(iss: World) -> None:
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "cases_obligation" in selects[0] and "due_at" in selects[0]
+
+
+def test_a_breach_while_a_resolution_is_with_the_customer_does_not_escalate(
+    v4voip: World,
+) -> None:
+    case = v4voip.open(london(2026, 11, 2, 10))
+    case_transition(
+        case_id=case.pk,
+        provider_id=v4voip.provider.pk,
+        action=Action.PROPOSE_RESOLUTION,
+        actor="user:1",
+        now=london(2026, 11, 20, 10),
+    )
+    obligation_sweep(Obligation.objects.get(case=case, key="resolve").due_at)
+    case.refresh_from_db()
+    assert Obligation.objects.get(case=case, key="resolve").state == "breached"
+    assert (case.state, case.escalation_level) == ("resolution_proposed", 0)
+    case_transition(
+        case_id=case.pk,
+        provider_id=v4voip.provider.pk,
+        action=Action.ACCEPT_RESOLUTION,
+        actor="customer",
+        now=london(2026, 11, 23, 10),
+        details={"by": "Pat", "how": "email"},
+    )
+    case.refresh_from_db()
+    assert case.state == "resolved"
