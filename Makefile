@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench clean
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,16 @@ pytest-postgres: $(STAMP)
 		echo "AMENDS_TEST_POSTGRES is not set: PostgreSQL run skipped (CI sets it)."; \
 	fi
 
+# Benchmarks (results in benchmarks/RESULTS.md); the last two need PostgreSQL at 127.0.0.1.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.calendar
+
+bench-sweep: $(STAMP)
+	$(BIN)/python -m benchmarks.sweep --cases 1000000
+
+bench-simulate: $(STAMP)
+	$(BIN)/python -m benchmarks.simulate --complaints 10000 --days 120
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*
