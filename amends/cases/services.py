@@ -288,6 +288,8 @@ def _status(case: Case, code: Code) -> CaseStatus:
         escalation_level=case.escalation_level,
         top_escalation_level=max((level.level for level in code.escalation), default=0),
         decision_accepted=case.decision_accepted_at is not None,
+        decision_recorded=case.decision_at is not None,
+        remedy_done=case.remedy_done_at is not None,
     )
 
 
@@ -370,14 +372,14 @@ def _record_facts(
 ) -> None:
     """The fields an action writes besides the state (each also lands in the Event's data)."""
     if action is Action.ACKNOWLEDGE:
-        case.acknowledged_at = at
+        case.acknowledged_at = case.acknowledged_at or at
         case.first_contact_at = case.first_contact_at or at
     elif action is Action.ASSIGN:
         handler = _handler(case, details.get("handler_id"))
         case.handler = handler
         data["handler"] = handler.pk
     elif action is Action.INTRODUCE_HANDLER:
-        case.handler_introduced_at = at
+        case.handler_introduced_at = case.handler_introduced_at or at
         case.first_contact_at = case.first_contact_at or at
     elif action is Action.AGREE_UPDATES:
         interval = str(details.get("interval", "")).strip()
@@ -439,7 +441,8 @@ def _record_facts(
         case.decision_at = at
         data.update(outcome=case.decision_outcome, remedies=case.decision_remedies)
     elif action is Action.ACCEPT_DECISION:
-        case.decision_accepted_at = at
+        # The first acceptance starts the remedy clock; recording it again never moves it.
+        case.decision_accepted_at = case.decision_accepted_at or at
     elif action is Action.COMPLETE_REMEDY:
         case.remedy_done_at = at
     elif action is Action.WITHDRAW:
@@ -461,11 +464,22 @@ def _handler(case: Case, handler_id: Any) -> User:
 
 
 def _request_adr_letter(case: Case, code: Code, *, actor: str, at: datetime, now: datetime) -> None:
-    """A customer's request for the ADR letter is never refused (EE, regulatory.md §21)."""
-    if case.kind != CaseKind.COMPLAINT.value:
-        raise CaseError("Only a complaint has an ADR letter; convert the case into a complaint.")
+    """A customer's request for the ADR letter is never refused (EE, regulatory.md §21).
+
+    Asking for the ombudsman is dissatisfaction: a query becomes a complaint and a withdrawn
+    case is re-opened first, each with its own Event, and the first receipt stands.
+    """
     if case.state == State.WITHDRAWN.value:
-        raise CaseError("The customer withdrew this complaint; re-open it first.")
+        _apply(
+            case,
+            Action.REOPEN,
+            actor=actor,
+            at=at,
+            now=now,
+            details={"reason": "the customer asked for the ADR letter"},
+        )
+    if case.kind != CaseKind.COMPLAINT.value:
+        _apply(case, Action.CONVERT_TO_COMPLAINT, actor=actor, at=at, now=now, details={})
     event_append(
         provider_id=case.provider_id,
         case=case,
@@ -527,9 +541,15 @@ def _outbox(case: Case, kind: OutboxKind, key: str, now: datetime, **payload: An
 
 
 def _write_adr_letter(case: Case, *, trigger: str, now: datetime) -> None:
-    _outbox(
-        case, OutboxKind.ADR_LETTER, f"case:{case.pk}:adr_letter:{trigger}", now, trigger=trigger
-    )
+    """One letter per issue: the time letter at most once per case (its clock is single);
+    deadlock and request letters once per occasion (a complaint re-opened and deadlocked
+    again gets a second letter). The caller holds the case lock, so the count is stable."""
+    if trigger == "time":
+        key = f"case:{case.pk}:adr_letter:time"
+    else:
+        issued = OutboxMessage.objects.filter(case=case, kind=OutboxKind.ADR_LETTER).count()
+        key = f"case:{case.pk}:adr_letter:{trigger}:{issued + 1}"
+    _outbox(case, OutboxKind.ADR_LETTER, key, now, trigger=trigger)
 
 
 # --------------------------------------------------------------------------- obligations
@@ -568,22 +588,32 @@ def _facts(case: Case) -> ClockFacts:
 
 
 def _stored_state(derived: DerivedObligation) -> str:
+    """Met on time is met; met late stays pending (already due) so that the worker records
+    the breach with its Event and the manager's notice, as for any other breach."""
     if derived.status is ObligationStatus.MET and derived.met_at is not None:
         late = derived.met_at > derived.due_at
-        return (ObligationStatus.BREACHED if late else ObligationStatus.MET).value
+        return (ObligationStatus.PENDING if late else ObligationStatus.MET).value
     return derived.status.value
 
 
 def obligations_sync(*, case: Case, now: datetime) -> None:
     """Re-derive the case's obligations and reconcile the stored rows with them.
 
-    Rows the worker has acted on (breached, done) are history: only their ``met_at`` is
-    filled in when the owed thing is finally done. Rows no longer derived are cancelled.
+    * Met, breached and done rows are history: only a breached row's ``met_at`` is filled in
+      when the owed thing is finally done.
+    * A pending row already due (``due_at <= now``) is the worker's: whatever happened since
+      its due time (the customer accepted, a late acknowledgement), the worker records the
+      breach or issues the letter, with its Event and notice. Sync only notes ``met_at``.
+    * Otherwise rows follow the derivation; rows no longer derived are cancelled.
     """
     code, calendar = code_of(case.code_version)
     derived = derive(_facts(case), _promises(case, code), calendar)
     existing = {row.key: row for row in Obligation.objects.filter(case=case)}
-    fixed = {ObligationStatus.BREACHED.value, ObligationStatus.DONE.value}
+    history = {
+        ObligationStatus.MET.value,
+        ObligationStatus.BREACHED.value,
+        ObligationStatus.DONE.value,
+    }
     for item in derived:
         row = existing.pop(item.key, None)
         if row is None:
@@ -601,7 +631,8 @@ def obligations_sync(*, case: Case, now: datetime) -> None:
                 action=item.action.value,
             )
             continue
-        if row.state in fixed:
+        overdue = row.state == ObligationStatus.PENDING.value and row.due_at <= now
+        if row.state in history or overdue:
             if item.met_at is not None and row.met_at is None:
                 row.met_at = item.met_at
                 row.save(update_fields=["met_at"])
@@ -611,7 +642,7 @@ def obligations_sync(*, case: Case, now: datetime) -> None:
             row.state, row.due_at, row.met_at = state, item.due_at, item.met_at
             row.save(update_fields=["state", "due_at", "met_at"])
     for row in existing.values():
-        if row.state == ObligationStatus.PENDING.value:
+        if row.state == ObligationStatus.PENDING.value and row.due_at > now:
             row.state = ObligationStatus.CANCELLED.value
             row.save(update_fields=["state"])
 
@@ -621,15 +652,19 @@ def obligation_act(*, obligation_id: int, now: datetime) -> bool:
 
     Returns False when there was nothing to do (already acted on, or no longer pending).
     """
-    row = Obligation.objects.select_for_update().filter(pk=obligation_id).first()
-    if row is None or row.state != ObligationStatus.PENDING.value or row.due_at > now:
+    # Lock order everywhere: the case, then its obligations (as case_transition does).
+    case_id = Obligation.objects.filter(pk=obligation_id).values_list("case_id", flat=True).first()
+    if case_id is None:
         return False
     case = (
         Case.objects.select_for_update(of=("self",))
         .select_related("code_version", "customer", "provider")
-        .get(pk=row.case_id)
+        .get(pk=case_id)
     )
-    if row.action == DueAction.ISSUE_ADR_LETTER.value:
+    row = Obligation.objects.select_for_update().filter(pk=obligation_id).first()
+    if row is None or row.state != ObligationStatus.PENDING.value or row.due_at > now:
+        return False
+    if row.action == DueAction.ISSUE_ADR_LETTER.value and case.adr_letter_issued_at is None:
         row.state = ObligationStatus.DONE.value
         row.acted_at = now
         row.save(update_fields=["state", "acted_at"])
@@ -647,7 +682,11 @@ def obligation_act(*, obligation_id: int, now: datetime) -> bool:
         actor=WORKER,
         at=now,
         kind="obligation_breached",
-        data={"obligation": row.key, "due_at": row.due_at.isoformat()},
+        data={
+            "obligation": row.key,
+            "due_at": row.due_at.isoformat(),
+            "met_late_at": row.met_at.isoformat() if row.met_at else None,
+        },
     )
     manager = _manager_of(case)
     _outbox(

@@ -445,9 +445,22 @@ def report(provider: Provider, *, end: datetime, calendar: BusinessCalendar) -> 
         "violations": wrong[:20],
     }
 
+    # Exactly once: at most one time letter per case, one outbox letter per issuing event,
+    # and at most one breach event per obligation.
     doubled = (
-        letters.values("case", "payload__trigger").annotate(n=Count("id")).filter(n__gt=1).count()
+        letters.filter(payload__trigger="time")
+        .values("case")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
     )
+    issued = Counter(
+        Event.objects.filter(provider=provider, kind="issue_adr_letter").values_list(
+            "case_id", flat=True
+        )
+    )
+    written = Counter(letters.values_list("case_id", flat=True))
+    unwritten = sum(1 for case_id, n in issued.items() if written.get(case_id, 0) != n)
     breach_events = (
         Event.objects.filter(provider=provider, kind="obligation_breached")
         .values("case", "data__obligation")
@@ -456,8 +469,9 @@ def report(provider: Provider, *, end: datetime, calendar: BusinessCalendar) -> 
         .count()
     )
     invariants["no_duplicate_effect"] = {
-        "ok": doubled == 0 and breach_events == 0,
-        "doubled_letters": doubled,
+        "ok": doubled == 0 and breach_events == 0 and unwritten == 0,
+        "doubled_time_letters": doubled,
+        "letters_not_matching_their_events": unwritten,
         "doubled_breaches": breach_events,
     }
     chain = audit_verify(provider_id=provider.pk)

@@ -13,8 +13,9 @@ breaking):
   October 2018; regulatory.md §9(a)). The service follows ``declare_deadlock`` with
   ``issue_adr_letter`` in the same transaction.
 * A customer's request for an ADR letter is never refused (EE was fined for refusing them,
-  regulatory.md §21): ``request_adr_letter`` is allowed from every state of a complaint that
-  has not been withdrawn, and when a letter was issued already it is sent again, not refused.
+  regulatory.md §21): ``request_adr_letter`` is allowed from every state of every kind (the
+  service re-opens a withdrawn case and turns a query into a complaint first: asking for the
+  ombudsman is dissatisfaction), and when a letter was issued already it is sent again.
 * A query or support request can become a complaint, keeping its first receipt
   (regulatory.md, "things that must be impossible to get wrong" §4).
 
@@ -121,6 +122,7 @@ class Action(StrEnum):
     REQUEST_ADR_LETTER = "request_adr_letter"
     ISSUE_ADR_LETTER = "issue_adr_letter"
     REFER_TO_SCHEME = "refer_to_scheme"
+    SCHEME_DECLINED = "scheme_declined"
     RECORD_SCHEME_DECISION = "record_scheme_decision"
     ACCEPT_DECISION = "accept_decision"
     COMPLETE_REMEDY = "complete_remedy"
@@ -132,6 +134,8 @@ class Guard(StrEnum):
     """A condition a transition needs beyond its source state."""
 
     ACCEPTANCE_OR_ADR_LETTER = "acceptance_or_adr_letter"
+    NO_REMEDY_OUTSTANDING = "no_remedy_outstanding"
+    DECISION_RECORDED = "decision_recorded"
     BELOW_TOP_ESCALATION_LEVEL = "below_top_escalation_level"
     CUSTOMER_ACCEPTED_DECISION = "customer_accepted_decision"
 
@@ -168,7 +172,6 @@ _WORKING = frozenset(
     }
 )
 _BEFORE_ADR = _WORKING | {State.RESOLUTION_PROPOSED}
-_NOT_WITHDRAWN = frozenset(State) - {State.WITHDRAWN}
 
 TRANSITIONS: Final[tuple[Transition, ...]] = (
     Transition(
@@ -235,7 +238,7 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         frozenset({State.RESOLVED, State.ADR_LETTER_ISSUED, State.REFERRED, State.SCHEME_DECISION}),
         State.CLOSED,
         COMPLAINT_ONLY,
-        (Guard.ACCEPTANCE_OR_ADR_LETTER,),
+        (Guard.ACCEPTANCE_OR_ADR_LETTER, Guard.NO_REMEDY_OUTSTANDING),
     ),
     Transition(
         Action.CLOSE,
@@ -254,7 +257,7 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     ),
     Transition(
         Action.REOPEN,
-        frozenset({State.RESOLVED, State.CLOSED}),
+        frozenset({State.RESOLVED, State.CLOSED, State.WITHDRAWN}),
         State.REOPENED,
         description="the customer is not satisfied after all; the first receipt stands",
     ),
@@ -267,17 +270,26 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     ),
     Transition(
         Action.ISSUE_ADR_LETTER,
-        _BEFORE_ADR | {State.DEADLOCK},
+        _WORKING | {State.DEADLOCK},
         State.ADR_LETTER_ISSUED,
         COMPLAINT_ONLY,
         description="the ADR letter opens the customer's free route to the scheme",
     ),
     Transition(
-        Action.REQUEST_ADR_LETTER,
-        _NOT_WITHDRAWN,
+        Action.ISSUE_ADR_LETTER,
+        frozenset({State.RESOLUTION_PROPOSED}),
         None,
         COMPLAINT_ONLY,
-        description="the customer asked for the ADR letter: never refused",
+        description="the letter goes out; the proposed resolution stays with the customer",
+    ),
+    Transition(
+        Action.REQUEST_ADR_LETTER,
+        frozenset(State),
+        None,
+        description=(
+            "the customer asked for the ADR letter: never refused (the service re-opens a "
+            "withdrawn case and converts a query into a complaint first)"
+        ),
     ),
     Transition(
         Action.REFER_TO_SCHEME,
@@ -287,6 +299,13 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         description="the customer took the complaint to the ADR scheme",
     ),
     Transition(
+        Action.SCHEME_DECLINED,
+        frozenset({State.REFERRED}),
+        State.INVESTIGATING,
+        COMPLAINT_ONLY,
+        description="the scheme will not take the case yet (e.g. premature): work goes on",
+    ),
+    Transition(
         Action.RECORD_SCHEME_DECISION,
         frozenset({State.REFERRED}),
         State.SCHEME_DECISION,
@@ -294,14 +313,15 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     ),
     Transition(
         Action.ACCEPT_DECISION,
-        frozenset({State.SCHEME_DECISION}),
+        frozenset({State.SCHEME_DECISION, State.CLOSED}),
         None,
         COMPLAINT_ONLY,
+        (Guard.DECISION_RECORDED,),
         description="the customer accepted the scheme's decision: the remedy clock starts",
     ),
     Transition(
         Action.COMPLETE_REMEDY,
-        frozenset({State.SCHEME_DECISION}),
+        frozenset({State.SCHEME_DECISION, State.CLOSED}),
         State.REMEDY_DONE,
         COMPLAINT_ONLY,
         (Guard.CUSTOMER_ACCEPTED_DECISION,),
@@ -330,6 +350,8 @@ class CaseStatus:
     escalation_level: int = 0
     top_escalation_level: int = 0
     decision_accepted: bool = False
+    decision_recorded: bool = False
+    remedy_done: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +383,10 @@ _GUARD_REASONS: Final[Mapping[Guard, str]] = {
     Guard.CUSTOMER_ACCEPTED_DECISION: (
         "The remedy can be marked done only after the customer accepted the scheme's decision."
     ),
+    Guard.NO_REMEDY_OUTSTANDING: (
+        "The customer accepted the scheme's decision: record the remedy as done before closing."
+    ),
+    Guard.DECISION_RECORDED: "Record the scheme's decision first.",
 }
 
 
@@ -369,6 +395,10 @@ def _guard_holds(guard: Guard, status: CaseStatus) -> bool:
         return status.acceptance_recorded or status.adr_letter_issued
     if guard is Guard.BELOW_TOP_ESCALATION_LEVEL:
         return status.escalation_level < status.top_escalation_level
+    if guard is Guard.NO_REMEDY_OUTSTANDING:
+        return not status.decision_accepted or status.remedy_done
+    if guard is Guard.DECISION_RECORDED:
+        return status.decision_recorded
     return status.decision_accepted
 
 
@@ -429,6 +459,7 @@ def _past(action: Action) -> str:
         Action.REQUEST_ADR_LETTER: "given an ADR letter",
         Action.ISSUE_ADR_LETTER: "given an ADR letter",
         Action.REFER_TO_SCHEME: "referred to the ADR scheme",
+        Action.SCHEME_DECLINED: "marked as declined by the scheme",
         Action.RECORD_SCHEME_DECISION: "given a scheme decision",
         Action.ACCEPT_DECISION: "marked as accepting the scheme's decision",
         Action.COMPLETE_REMEDY: "marked as remedied",

@@ -196,6 +196,13 @@ class _Collector:
         )
 
 
+#: States in which an ADR letter not yet issued is no longer owed (besides acceptance).
+_ADR_MOOT: Final = frozenset({State.WITHDRAWN, State.SCHEME_DECISION, State.REMEDY_DONE})
+#: States in which the customer is still owed updates: unresolved, or past the ADR letter
+#: while the provider keeps working on the complaint.
+_OWES_UPDATES: Final = UNRESOLVED_STATES | {State.ADR_LETTER_ISSUED}
+
+
 def derive(
     facts: ClockFacts,
     promises: tuple[PromiseInForce, ...],
@@ -215,14 +222,20 @@ def derive(
     for promise in promises:
         kind = promise.kind
         if kind is ObligationKind.UPDATE:
-            _updates(out, facts, promise.duration, calendar, unresolved, promise=promise)
+            interval = promise.duration
+            agreed = facts.update_interval
+            if agreed is not None and agreed.at_most(interval) is True:
+                # The customer agreed to hear from us more often than the code promises.
+                _updates(out, facts, agreed, calendar, promise=None)
+            else:
+                _updates(out, facts, interval, calendar, promise=promise)
             continue
         if kind is ObligationKind.ESCALATION_REVIEW:
             for escalation in facts.escalations:
                 if escalation.level == promise.level:
                     out.promise(
                         promise,
-                        key=f"escalation_review@{escalation.level}:{escalation.at.isoformat()}",
+                        key=f"escalation_review@{escalation.level}:{_stamp(escalation.at)}",
                         due=due_after(calendar, escalation.at, promise.duration),
                         met_at=escalation.reviewed_at,
                         cancelled=not unresolved,
@@ -242,16 +255,17 @@ def derive(
         due = due_after(calendar, start, promise.duration)
         if kind is ObligationKind.ADR_LETTER:
             # Owed while the complaint is unresolved at its ADR point; met by any ADR letter
-            # (deadlock, the customer's request, or the worker's at the due time); moot once
-            # the customer has accepted a resolution or withdrawn before it was due.
+            # (deadlock, the customer's request, or the worker's at the due time); moot only
+            # once the customer has accepted a resolution, withdrawn, or had the scheme's
+            # decision. A referral alone keeps it owed: the scheme may turn the customer away
+            # as premature and the case goes back to work.
             letter = facts.adr_letter_issued_at
             out.promise(
                 promise,
                 key="adr_letter",
                 due=due,
                 met_at=letter,
-                cancelled=letter is None
-                and facts.state not in UNRESOLVED_STATES | {State.DEADLOCK},
+                cancelled=letter is None and (accepted or facts.state in _ADR_MOOT),
             )
         elif kind is ObligationKind.ACKNOWLEDGE:
             out.promise(
@@ -299,8 +313,13 @@ def derive(
     if facts.update_interval is not None and not any(
         p.kind is ObligationKind.UPDATE for p in promises
     ):
-        _updates(out, facts, facts.update_interval, calendar, unresolved, promise=None)
+        _updates(out, facts, facts.update_interval, calendar, promise=None)
     return out.items
+
+
+def _stamp(instant: datetime) -> str:
+    """A key part naming an instant the same way whatever zone it arrives in."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _updates(
@@ -308,20 +327,20 @@ def _updates(
     facts: ClockFacts,
     interval: Duration,
     calendar: BusinessCalendar,
-    unresolved: bool,
     *,
     promise: PromiseInForce | None,
 ) -> None:
     """Updates at a cadence: each is due ``interval`` after the previous one (or after the
-    schedule was agreed, or after first receipt), and the next is owed while unresolved."""
+    schedule was agreed, or after first receipt), and the next is owed while the customer is
+    owed updates. Each clock is keyed by the instant it counts from, so a new schedule or a
+    breached update never hides the next clock behind a key already used."""
     anchor = facts.updates_agreed_at or facts.first_received_at
     origin = promise.origin.value if promise else "agreed"
     rule_id = promise.rule_id if promise else None
     source = promise.source if promise else "update schedule agreed with the customer"
-    number = 0
-    for number, update in enumerate(sorted(t for t in facts.updates if t >= anchor), start=1):
+    for update in sorted(t for t in facts.updates if t >= anchor):
         out.add(
-            key=f"update#{number}",
+            key=f"update@{_stamp(anchor)}",
             kind=ObligationKind.UPDATE,
             due=due_after(calendar, anchor, interval),
             met_at=update,
@@ -331,9 +350,9 @@ def _updates(
             source=source,
         )
         anchor = update
-    if unresolved:
+    if facts.state in _OWES_UPDATES:
         out.add(
-            key=f"update#{number + 1}",
+            key=f"update@{_stamp(anchor)}",
             kind=ObligationKind.UPDATE,
             due=due_after(calendar, anchor, interval),
             met_at=None,

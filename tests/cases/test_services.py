@@ -193,7 +193,7 @@ def test_deadlock_issues_the_adr_letter_once(iss: World) -> None:
     assert case.state == "adr_letter_issued"
     assert case.adr_letter_trigger == "deadlock"
     assert list(OutboxMessage.objects.values_list("key", "kind")) == [
-        (f"case:{case.pk}:adr_letter:deadlock", "adr_letter")
+        (f"case:{case.pk}:adr_letter:deadlock:1", "adr_letter")
     ]
     assert due(case, "adr_letter").state == "met"
     kinds = list(case.events.order_by("sequence").values_list("kind", flat=True))

@@ -49,9 +49,51 @@ def test_an_open_complaint_under_investigation_cannot_simply_close() -> None:
         decide(status(State.INVESTIGATING, acceptance_recorded=True), Action.CLOSE)
 
 
-@pytest.mark.parametrize("state", sorted(set(State) - {State.WITHDRAWN}))
-def test_a_customer_request_for_an_adr_letter_is_never_refused(state: State) -> None:
-    assert decide(status(state), Action.REQUEST_ADR_LETTER).target is state
+@pytest.mark.parametrize("kind", list(CaseKind))
+@pytest.mark.parametrize("state", sorted(State))
+def test_a_customer_request_for_an_adr_letter_is_never_refused(
+    state: State, kind: CaseKind
+) -> None:
+    assert decide(status(state, kind=kind), Action.REQUEST_ADR_LETTER).target is state
+
+
+def test_the_adr_letter_leaves_a_proposed_resolution_with_the_customer() -> None:
+    proposed = status(State.RESOLUTION_PROPOSED)
+    assert decide(proposed, Action.ISSUE_ADR_LETTER).target is State.RESOLUTION_PROPOSED
+    assert decide(proposed, Action.ACCEPT_RESOLUTION).target is State.RESOLVED
+
+
+def test_a_premature_referral_goes_back_to_investigation() -> None:
+    assert decide(status(State.REFERRED), Action.SCHEME_DECLINED).target is State.INVESTIGATING
+
+
+def test_an_accepted_decision_must_be_remedied_before_closing() -> None:
+    accepted = status(
+        State.SCHEME_DECISION,
+        adr_letter_issued=True,
+        decision_accepted=True,
+        decision_recorded=True,
+    )
+    with pytest.raises(TransitionRefused, match="record the remedy as done"):
+        decide(accepted, Action.CLOSE)
+    assert (
+        decide(
+            status(State.SCHEME_DECISION, adr_letter_issued=True, decision_recorded=True),
+            Action.CLOSE,
+        ).target
+        is State.CLOSED
+    )
+
+
+def test_a_decision_accepted_after_closure_still_starts_the_remedy() -> None:
+    closed = status(State.CLOSED, decision_recorded=True)
+    assert decide(closed, Action.ACCEPT_DECISION).target is State.CLOSED
+    with pytest.raises(TransitionRefused, match="Record the scheme's decision first"):
+        decide(status(State.CLOSED), Action.ACCEPT_DECISION)
+
+
+def test_a_withdrawn_complaint_can_be_reopened() -> None:
+    assert decide(status(State.WITHDRAWN), Action.REOPEN).target is State.REOPENED
 
 
 def test_deadlock_is_reached_from_investigation_and_leads_to_the_letter() -> None:
@@ -106,8 +148,11 @@ def test_reopening_a_closed_complaint() -> None:
     assert decide(status(State.CLOSED), Action.REOPEN).target is State.REOPENED
 
 
-def test_withdrawn_is_final() -> None:
-    assert allowed_actions(status(State.WITHDRAWN)) == ()
+def test_withdrawn_allows_only_reopening_and_the_adr_letter_request() -> None:
+    assert set(allowed_actions(status(State.WITHDRAWN))) == {
+        Action.REOPEN,
+        Action.REQUEST_ADR_LETTER,
+    }
 
 
 def test_every_transition_targets_a_state_and_starts_somewhere() -> None:

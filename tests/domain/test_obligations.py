@@ -45,7 +45,7 @@ def test_a_new_complaint_has_its_clocks_pending_from_first_receipt() -> None:
     assert got["acknowledge"] == (at(2026, 6, 2, 17, 30), ObligationStatus.PENDING)
     assert got["resolve"] == (at(2026, 6, 15, 17, 30), ObligationStatus.PENDING)
     assert got["adr_letter"] == (at(2026, 7, 13, 10), ObligationStatus.PENDING)
-    assert got["update#1"][1] is ObligationStatus.PENDING
+    assert got["update@2026-06-01T09:00:00Z"][1] is ObligationStatus.PENDING
 
 
 def test_accepted_resolution_meets_the_target_and_cancels_the_adr_letter() -> None:
@@ -60,7 +60,7 @@ def test_accepted_resolution_meets_the_target_and_cancels_the_adr_letter() -> No
     assert got["resolve"][1] is ObligationStatus.MET
     assert got["adr_letter"][1] is ObligationStatus.CANCELLED
     assert not any(
-        key.startswith("update#") and s is ObligationStatus.PENDING for key, (_, s) in got.items()
+        key.startswith("update@") and s is ObligationStatus.PENDING for key, (_, s) in got.items()
     )
 
 
@@ -72,9 +72,11 @@ def test_each_update_is_due_an_interval_after_the_last() -> None:
         updates=(at(2026, 6, 4, 10), at(2026, 6, 12, 10)),
     )
     got = clocks(facts)
-    assert got["update#1"] == (at(2026, 6, 8, 17, 30), ObligationStatus.MET)
-    assert got["update#2"][0] == at(2026, 6, 11, 17, 30)  # met late: the service calls it breached
-    assert got["update#3"] == (at(2026, 6, 19, 17, 30), ObligationStatus.PENDING)
+    # Keyed by the instant each counts from (UTC): first receipt, then each update given.
+    assert got["update@2026-06-01T09:00:00Z"] == (at(2026, 6, 8, 17, 30), ObligationStatus.MET)
+    # Met late (12 June after an 11 June due time): the worker records it as a breach.
+    assert got["update@2026-06-04T09:00:00Z"][0] == at(2026, 6, 11, 17, 30)
+    assert got["update@2026-06-12T09:00:00Z"] == (at(2026, 6, 19, 17, 30), ObligationStatus.PENDING)
 
 
 def test_an_agreed_interval_replaces_a_missing_cadence() -> None:
@@ -88,8 +90,37 @@ def test_an_agreed_interval_replaces_a_missing_cadence() -> None:
     )
     promises = promises_in_force(iss, kind=CaseKind.COMPLAINT, first_received=date(2026, 6, 1))
     got = {o.key: o for o in derive(facts, promises, calendar_for_code(iss))}
-    assert got["update#1"].origin == "agreed"
-    assert got["update#1"].due_at == at(2026, 6, 5, 17)
+    first = got["update@2026-06-03T09:00:00Z"]
+    assert (first.origin, first.due_at) == ("agreed", at(2026, 6, 5, 17))
+
+
+def test_an_agreed_interval_shorter_than_the_codes_wins() -> None:
+    facts = ClockFacts(
+        CaseKind.COMPLAINT,
+        State.INVESTIGATING,
+        at(2026, 6, 1, 10),
+        updates_agreed_at=at(2026, 6, 1, 12),
+        update_interval=Duration.parse("1 working day"),
+    )
+    got = clocks(facts)
+    assert got["update@2026-06-01T11:00:00Z"][0] == at(2026, 6, 2, 17, 30)
+
+
+def test_updates_keep_running_after_the_adr_letter() -> None:
+    facts = ClockFacts(
+        CaseKind.COMPLAINT,
+        State.ADR_LETTER_ISSUED,
+        at(2026, 6, 1, 10),
+        adr_letter_issued_at=at(2026, 7, 13, 10),
+        updates=(at(2026, 7, 10, 10),),
+    )
+    got = clocks(facts)
+    assert got["update@2026-07-10T09:00:00Z"][1] is ObligationStatus.PENDING
+
+
+def test_a_referral_before_the_adr_point_keeps_the_letter_owed() -> None:
+    got = clocks(ClockFacts(CaseKind.COMPLAINT, State.REFERRED, at(2026, 6, 1, 10)))
+    assert got["adr_letter"][1] is ObligationStatus.PENDING
 
 
 def test_an_escalation_review_runs_from_the_escalation() -> None:
