@@ -5,8 +5,8 @@ promises in force for it (``regulation.promises_in_force``: the stricter of the 
 law on the date of first receipt) and the provider's calendar, it returns every obligation the
 case has ever had, each keyed so that the service can reconcile it with the stored rows:
 
-* ``met``: the meeting event happened (``met_at``); the service marks it breached instead when
-  ``met_at`` is after ``due_at`` (late is not on time);
+* ``met``: the meeting event happened (``met_at``); when ``met_at`` is after ``due_at`` the
+  service leaves the row to the worker, which records the breach (late is not on time);
 * ``pending``: still owed; the worker acts on it when ``due_at`` passes (:data:`ACTIONS`);
 * ``cancelled``: no longer owed (the customer accepted a resolution, withdrew, or the provider's
   final position made a target moot).

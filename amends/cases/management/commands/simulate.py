@@ -7,6 +7,7 @@ server, dropped afterwards), so a simulation never touches the real data.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -35,9 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--postgres", metavar="URL", help="run in a scratch database on this server"
         )
-        parser.add_argument("--in-scratch", action="store_true", help=Command.SUPPRESS)
-
-    SUPPRESS = "==SUPPRESS=="
+        parser.add_argument("--in-scratch", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["complaints"] < 1 or options["days"] < 1 or options["handlers"] < 1:
