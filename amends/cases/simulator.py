@@ -26,7 +26,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -147,7 +147,9 @@ class Simulation:
     # -- scheduling ------------------------------------------------------------------------
 
     def at(self, when: datetime, run: Callable[[datetime], None]) -> None:
-        heapq.heappush(self.queue, _Step(when, next(self.counter), run))
+        # In UTC: Python orders two Europe/London datetimes by wall time, ignoring fold, so
+        # steps in the repeated autumn hour would run out of order.
+        heapq.heappush(self.queue, _Step(when.astimezone(UTC), next(self.counter), run))
 
     def working_hours_later(self, when: datetime, low: float, high: float) -> datetime:
         hours = self.rng.uniform(low, high)

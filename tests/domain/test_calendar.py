@@ -581,8 +581,14 @@ def test_add_working_time_is_monotonic_in_start_and_duration(
     cal, _ = cals
     a, b = sorted((a, b))
     d1, d2 = sorted((d1, d2))
-    assert cal.add_working_time(a, d1) <= cal.add_working_time(b, d1)
-    assert cal.add_working_time(a, d1) <= cal.add_working_time(a, d2)
+    # Compare instants in UTC: Python compares two datetimes of the same zone by wall time and
+    # ignores fold, so 01:30 BST would sort after 01:10 GMT (which is 40 minutes later).
+    assert cal.add_working_time(a, d1).astimezone(UTC) <= cal.add_working_time(b, d1).astimezone(
+        UTC
+    )
+    assert cal.add_working_time(a, d1).astimezone(UTC) <= cal.add_working_time(a, d2).astimezone(
+        UTC
+    )
 
 
 @FAST
@@ -591,7 +597,7 @@ def test_working_days_weeks_and_is_working_equal_reference(
     cals: tuple[BusinessCalendar, ReferenceCalendar], start: datetime, n: int, w: int
 ) -> None:
     cal, ref = cals
-    assert cal.add_working_days(start, n) == ref.add_working_days(start, n)
+    assert cal.add_working_days(start, n).isoformat() == ref.add_working_days(start, n).isoformat()
     got = cal.add_weeks(start, w)
     assert got == ref.add_weeks(start, w)
     assert got.isoformat() == ref.add_weeks(start, w).isoformat()
@@ -648,3 +654,19 @@ def test_batch_over_many_chunks_equals_scalar() -> None:
         assert int(added[k]) == int(got.timestamp())
         by = datetime.fromtimestamp(int(y[k]), UTC)
         assert int(between[k]) == cal.working_time_between(ax, by).total_seconds()
+
+
+def test_results_in_the_repeated_autumn_hour_keep_their_real_order() -> None:
+    """Found by hypothesis: a later start gives a later instant even when the wall clock
+    reads earlier (01:12 GMT is 42 minutes after 01:30 BST on 26 Oct 2025)."""
+    cal = BusinessCalendar(
+        nation="scotland",
+        hours=WorkingHours.per_day({"wed": ("12:00", "24:00"), "sun": ("01:30", "04:00")}),
+        closed_dates=(),
+    )
+    d = timedelta(seconds=11545)
+    early = cal.add_working_time(datetime(2025, 10, 22, 19, 47, 39, tzinfo=UTC), d)
+    late = cal.add_working_time(datetime(2025, 10, 22, 20, 30, 16, tzinfo=UTC), d)
+    assert early.isoformat() == "2025-10-26T01:30:04+01:00"
+    assert late.isoformat() == "2025-10-26T01:12:41+00:00"
+    assert late.astimezone(UTC) - early.astimezone(UTC) == timedelta(minutes=42, seconds=37)
