@@ -267,48 +267,25 @@ def derive(
                 met_at=letter,
                 cancelled=letter is None and (accepted or facts.state in _ADR_MOOT),
             )
-        elif kind is ObligationKind.ACKNOWLEDGE:
-            out.promise(
-                promise,
-                key="acknowledge",
-                due=due,
-                met_at=facts.acknowledged_at,
-                cancelled=not unresolved,
-            )
-        elif kind is ObligationKind.INTRODUCE_HANDLER:
-            out.promise(
-                promise,
-                key="introduce_handler",
-                due=due,
-                met_at=facts.handler_introduced_at,
-                cancelled=not unresolved,
-            )
-        elif kind is ObligationKind.FIRST_RESPONSE:
-            out.promise(
-                promise,
-                key="first_response",
-                due=due,
-                met_at=min(contacts) if contacts else None,
-                cancelled=not unresolved,
-            )
-        elif kind is ObligationKind.AGREE_UPDATES:
-            # "If we cannot resolve your complaint within the first 3 working days, an agreed
-            # contact time will be made" (ISS): owed only while the complaint is unresolved.
-            out.promise(
-                promise,
-                key="agree_updates",
-                due=due,
-                met_at=facts.updates_agreed_at,
-                cancelled=not unresolved,
-            )
-        elif kind is ObligationKind.RESOLVE:
-            out.promise(
-                promise,
-                key="resolve",
-                due=due,
-                met_at=facts.resolved_at if accepted else None,
-                cancelled=not unresolved,
-            )
+        else:
+            # One-off clocks from first receipt, owed while the case is unresolved (ISS's
+            # "agreed contact time" too: "if we cannot resolve your complaint within the first
+            # 3 working days"); each is met by the first time its event happened.
+            met_by = {
+                ObligationKind.ACKNOWLEDGE: facts.acknowledged_at,
+                ObligationKind.INTRODUCE_HANDLER: facts.handler_introduced_at,
+                ObligationKind.FIRST_RESPONSE: min(contacts) if contacts else None,
+                ObligationKind.AGREE_UPDATES: facts.updates_agreed_at,
+                ObligationKind.RESOLVE: facts.resolved_at if accepted else None,
+            }
+            if kind in met_by:
+                out.promise(
+                    promise,
+                    key=kind.value,
+                    due=due,
+                    met_at=met_by[kind],
+                    cancelled=not unresolved,
+                )
 
     if facts.update_interval is not None and not any(
         p.kind is ObligationKind.UPDATE for p in promises
