@@ -267,6 +267,8 @@ def _customers(code: Code) -> str:
     names = {
         CustomerType.DOMESTIC: "home customers",
         CustomerType.SMALL_BUSINESS: "small business customers",
+        CustomerType.NOT_FOR_PROFIT: "not-for-profit customers",
+        CustomerType.OTHER_BUSINESS: "business customers with more than 10 working individuals",
     }
     return _join([names[c] for c in code.provider.customers])
 

@@ -21,6 +21,7 @@ from amends.domain.codes import (
     CodeFileError,
     CompensationApproach,
     Condition,
+    CustomerType,
     Duration,
     DurationUnit,
     Nation,
@@ -252,6 +253,31 @@ def test_domain_objects_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         code.meta.version = "2"  # type: ignore[misc]
     assert isinstance(code.channels, tuple)
+
+
+# --------------------------------------------------------------------------- vocabularies
+
+
+def test_nations_and_customer_types_have_labels_and_django_choices() -> None:
+    assert Nation.choices() == [
+        ("england-and-wales", "England and Wales"),
+        ("scotland", "Scotland"),
+        ("northern-ireland", "Northern Ireland"),
+    ]
+    assert CustomerType.choices() == [
+        ("domestic", "Domestic"),
+        ("small_business", "Small business"),
+        ("not_for_profit", "Not-for-profit"),
+        ("other_business", "Business (more than 10 working individuals)"),
+    ]
+    assert CustomerType.NOT_FOR_PROFIT.label == "Not-for-profit"
+
+
+def test_a_code_may_serve_every_customer_type() -> None:
+    data = template_data()
+    data["provider"]["customers"] = [c.value for c in CustomerType]
+    code = code_from_mapping(data)
+    assert code.provider.customers == tuple(CustomerType)
 
 
 # --------------------------------------------------------------------------- conditions
