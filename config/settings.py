@@ -230,6 +230,9 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # runserver's request lines: JSON like the rest, without query strings (Django's own
+        # handler for this logger would print the whole request line).
+        "django.server": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         # WeasyPrint logs every layout step at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

@@ -153,6 +153,12 @@ def web_server(test_database_url: str, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture
+def web_server_log(web_server: str, tmp_path: Path) -> Path:
+    """Where the ``web_server`` fixture's ``amends serve`` writes its stdout and stderr."""
+    return tmp_path / "serve.log"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (never a downloaded browser build)."""

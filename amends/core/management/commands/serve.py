@@ -4,6 +4,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from gunicorn.app.base import BaseApplication
 
+from amends.core.access_log import JsonLogger
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
@@ -44,6 +46,9 @@ class Command(BaseCommand):
                 "workers": options["workers"],
                 "threads": options["threads"],
                 "accesslog": "-",
+                # JSON lines: method, path without query string, status, length, duration;
+                # never the query string, referer or user agent (they carry personal data).
+                "logger_class": JsonLogger,
                 "graceful_timeout": 10,
                 "proc_name": "amends-web",
                 # Several servers may run on one host: no shared control socket in $HOME.
