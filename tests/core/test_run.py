@@ -71,3 +71,30 @@ def test_run_serves_home_and_health_and_starts_again_after_ctrl_c(
     assert status == 200
     assert "Demo data already present; nothing changed." in second_log
     assert "Traceback" not in first_log + second_log
+
+
+def test_run_listens_on_amends_bind_and_says_so(tmp_path: Path, scratch_database_url: str) -> None:
+    """``make run`` passes no --bind: AMENDS_BIND chooses the address, as for ``amends serve``."""
+    port = free_port()
+    env = amends_env(tmp_path, DATABASE_URL=scratch_database_url, AMENDS_BIND=f"127.0.0.1:{port}")
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            amends_command("run", "--no-demo"),
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process) == 200
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    output = log_path.read_text()
+    assert f"Amends is running on http://127.0.0.1:{port}/ " in output
+    assert "127.0.0.1:8000/" not in output
+    assert "Stopped." in output

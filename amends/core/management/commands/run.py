@@ -4,6 +4,7 @@ This is what ``make run`` calls. The two children run in their own sessions so t
 reaches only this process, which then stops both in order (SIGTERM, then SIGKILL after 15 s).
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,11 @@ class Command(BaseCommand):
     help = "Migrate, load demo data and run the web server and worker together (Ctrl-C stops)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--bind",
+            default=os.environ.get("AMENDS_BIND", "127.0.0.1:8000"),
+            help="address:port the web server listens on (env AMENDS_BIND; default %(default)s)",
+        )
         parser.add_argument("--no-demo", action="store_true", help="skip loading the demo data")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,7 +41,9 @@ class Command(BaseCommand):
             "worker": subprocess.Popen([*base, "worker"], start_new_session=True),
         }
         self.stdout.write(
-            self.style.SUCCESS(f"Amends is running on http://{options['bind']}/  (Ctrl-C stops it)")
+            self.style.SUCCESS(
+                f"Amends is running on {bind_url(options['bind'])}  (Ctrl-C stops it)"
+            )
         )
         self.stdout.flush()
 
@@ -72,3 +79,21 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
         if exit_code:
             raise SystemExit(exit_code)
+
+
+def bind_url(bind: str) -> str:
+    """The URL a browser on this host opens for gunicorn's ``--bind`` address.
+
+    ``HOST:PORT`` and ``[V6]:PORT`` as given; a wildcard address (``0.0.0.0``, ``[::]``) is
+    reached through the loopback address and named as well; ``unix:PATH`` is a socket path.
+    """
+    if bind.startswith("unix:"):
+        return f"{bind} (a Unix socket)"
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit():  # gunicorn's "HOST" alone means port 8000
+        host, port = bind, "8000"
+    if host in {"", "0.0.0.0"}:
+        return f"http://127.0.0.1:{port}/ (listening on all IPv4 addresses, {bind})"
+    if host == "[::]":
+        return f"http://[::1]:{port}/ (listening on all addresses, {bind})"
+    return f"http://{host}:{port}/"
