@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.conftest import REPO, amends_env
+from tests.conftest import REPO, amends_command, amends_env, free_port
 
 PRINT_SETTINGS = (
     "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"
@@ -99,3 +99,58 @@ def test_the_database_is_set_up_for_several_processes() -> None:
         # FOR UPDATE SKIP LOCKED (several workers) needs PostgreSQL 9.5+; we support 13+.
         assert connection.pg_version >= 130000
         assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+
+
+def production_without_secret_key(tmp_path: Path) -> dict[str, str]:
+    env = amends_env(tmp_path, AMENDS_ENV="production", ALLOWED_HOSTS="amends.example")
+    for name in ("SECRET_KEY", "DATABASE_URL"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve"], ["worker"], ["check"]])
+def test_a_configuration_error_is_one_line_and_exit_2_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = subprocess.run(
+        amends_command(*command),
+        env=production_without_secret_key(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "amends: configuration error: SECRET_KEY is required when AMENDS_ENV=production\n"
+    )
+
+
+def test_gunicorn_reports_a_configuration_error_in_one_line_and_stops(tmp_path: Path) -> None:
+    """``gunicorn config.wsgi`` (without ``amends serve``) stops at once with the reason,
+    rather than printing a traceback and starting one failing worker after another."""
+    env = production_without_secret_key(tmp_path)
+    env["HOME"] = str(tmp_path)  # gunicorn's control socket, if this version has one
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert (
+        "amends: configuration error: SECRET_KEY is required when AMENDS_ENV=production"
+        in result.stderr.splitlines()
+    )
+    assert "Traceback" not in result.stderr

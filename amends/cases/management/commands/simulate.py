@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -57,11 +57,8 @@ class Command(BaseCommand):
             env = dict(os.environ, AMENDS_VAR_DIR=scratch)
             drop = None
             if options["postgres"]:
-                import psycopg
-
                 name = f"amends_sim_{uuid.uuid4().hex[:10]}"
-                with psycopg.connect(options["postgres"], autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{name}"')
+                self._postgres(options["postgres"], f'CREATE DATABASE "{name}"')
                 base = options["postgres"].rsplit("/", 1)[0]
                 env["DATABASE_URL"] = f"{base}/{name}"
                 drop = name
@@ -72,12 +69,41 @@ class Command(BaseCommand):
                 result = subprocess.run(command, env=env, check=False)
             finally:
                 if drop:
-                    import psycopg
-
-                    with psycopg.connect(options["postgres"], autocommit=True) as conn:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
+                    self._postgres(
+                        options["postgres"], f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'
+                    )
         if result.returncode:
             raise SystemExit(result.returncode)
+
+    def _postgres(self, url: str, statement: str) -> None:
+        """Run one statement on the ``--postgres`` server. A server that cannot be reached or
+        refuses is one line on stderr and exit 2, never a traceback."""
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.Error as error:
+            self._fail(f"--postgres is not a PostgreSQL URL: {_one_line(error)}")
+        server = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as error:
+            reason = _reason(error)
+            if reason.startswith("FATAL:"):  # it answered: a wrong role, password or database
+                self._fail(f"the PostgreSQL server at {server} refused the connection: {reason}")
+            self._fail(f"cannot reach the PostgreSQL server at {server}: {reason}")
+        with conn:
+            try:
+                conn.execute(statement)
+            except psycopg.Error as error:
+                self._fail(
+                    f"the PostgreSQL server at {server} refused {statement}: {_one_line(error)}"
+                )
+
+    def _fail(self, message: str) -> NoReturn:
+        self.stderr.write(message)
+        raise SystemExit(2)
 
     def _simulate(self, code_text: str, code_name: str, options: dict[str, Any]) -> None:
         import logging
@@ -165,6 +191,18 @@ def render_text(figures: dict[str, Any]) -> str:
         detail = ", ".join(f"{k} {v}" for k, v in result.items() if k != "ok")
         lines.append(f"  [{'ok' if result['ok'] else 'FAIL'}] {name.replace('_', ' ')} ({detail})")
     return "\n".join(lines)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _reason(error: Exception) -> str:
+    """libpq's reason without its preamble: 'connection failed: connection to server at "h",
+    port 1 failed: Connection refused (hint)' -> 'Connection refused'."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    reason = first.rsplit(" failed: ", 1)[-1]
+    return " ".join(reason.split()) or type(error).__name__
 
 
 def _num(value: float | None) -> str:
