@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from django.test import Client
+from playwright.sync_api import expect
 
 from amends.core.demo import DEMO_PASSWORD, demo_load
 
@@ -65,17 +66,21 @@ def test_a_person_reaches_the_console_from_the_home_page(
     User.objects.filter(username="admin").update(
         password=hasher.encode(DEMO_PASSWORD, hasher.salt())
     )
+    # expect() waits for the page to get there; a snapshot (is_visible(), inner_text()) taken
+    # right after an action reads whatever was on screen at that instant.
     page.goto(web_server + "/")
-    assert page.get_by_role("heading", level=1).inner_text() == (
+    expect(page.get_by_role("heading", level=1)).to_have_text(
         "Complaint handling and dispute resolution"
     )
-    assert page.get_by_role("heading", name="V4VoIP").is_visible()
+    expect(page.get_by_role("heading", name="V4VoIP")).to_be_visible()
     page.get_by_role("link", name="Sign in to the staff console").click()
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(web_server + "/staff/")
-    assert "Signed in as admin" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Signed in as admin")
     page.screenshot(path=str(tmp_path / "console.png"))
     page.get_by_role("link", name="Administration").click()
-    assert page.locator("#providers-provider").get_by_role("link", name="Providers").is_visible()
+    expect(
+        page.locator("#providers-provider").get_by_role("link", name="Providers")
+    ).to_be_visible()
