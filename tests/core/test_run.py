@@ -16,6 +16,18 @@ from tests.conftest import REPO, amends_command, amends_env, free_port, wait_for
 pytestmark = pytest.mark.subprocess
 
 
+def stop_run(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``amends run`` as Ctrl-C does, so that it stops its web server and worker: they run
+    in their own sessions, and killing only the supervisor would leave them running."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def start_and_stop(
     env: dict[str, str], port: int, log_path: Path
 ) -> tuple[int, dict[str, object], str]:
@@ -45,9 +57,7 @@ def start_and_stop(
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
             assert process.wait(timeout=30) == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop_run(process)
     assert "V4VoIP" in home and "Infinity System Solutions Ltd" in home
     return status, health, log_path.read_text()
 
@@ -91,9 +101,7 @@ def test_run_listens_on_amends_bind_and_says_so(tmp_path: Path, scratch_database
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop_run(process)
     output = log_path.read_text()
     assert f"Amends is running on http://127.0.0.1:{port}/ " in output
     assert "127.0.0.1:8000/" not in output
