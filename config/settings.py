@@ -69,6 +69,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY is required when AMENDS_ENV=production")
     SECRET_KEY = _local_secret_key()
 
+
 DEBUG = _env_bool("AMENDS_DEBUG", False)
 ALLOWED_HOSTS = _env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
@@ -76,6 +77,39 @@ ALLOWED_HOSTS = _env_list(
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when AMENDS_ENV=production")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+
+def _local_key_file(name: str) -> str:
+    """A key generated once per checkout and kept under var/ (local use only)."""
+    path = VAR_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+# The audit chain's key (HMAC-SHA256): never in the database, so that whoever can write the
+# database cannot forge a seal. Keep it in the secret store beside SECRET_KEY; losing it
+# means old events can no longer be verified.
+AMENDS_AUDIT_KEY = os.environ.get("AMENDS_AUDIT_KEY", "")
+if not AMENDS_AUDIT_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("AMENDS_AUDIT_KEY is required when AMENDS_ENV=production")
+    AMENDS_AUDIT_KEY = _local_key_file("audit_key")
+# Where the sealed checkpoints of each provider's chain head are appended (JSON lines). Put it
+# outside the database's reach: another disk, a mounted append-only store, a synced folder.
+AMENDS_AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("AMENDS_AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit")
+).resolve()
+# How often the worker writes a checkpoint when a chain has moved (seconds).
+AMENDS_AUDIT_CHECKPOINT_EVERY = float(os.environ.get("AMENDS_AUDIT_CHECKPOINT_EVERY", "300"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -200,6 +234,10 @@ EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "complaints@amends.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The right-hand side of the Message-IDs Amends writes (stable per outbox row).
+AMENDS_MAIL_DOMAIN = os.environ.get(
+    "AMENDS_MAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2] or "amends.localhost"
+)
 
 # Security (production) ---------------------------------------------------------------------
 if PRODUCTION:
@@ -214,7 +252,10 @@ X_FRAME_OPTIONS = "DENY"
 AMENDS_WORKER_INTERVAL = float(os.environ.get("AMENDS_WORKER_INTERVAL", "5"))
 # A heartbeat older than this makes /healthz report the worker as stale.
 AMENDS_WORKER_STALE_AFTER = float(os.environ.get("AMENDS_WORKER_STALE_AFTER", "60"))
-AMENDS_WORKER_SWEEPS = ["amends.cases.worker.obligation_sweep"]
+AMENDS_WORKER_SWEEPS = [
+    "amends.cases.worker.obligation_sweep",
+    "amends.cases.events.audit_checkpoint_sweep",
+]
 
 # Logging: ids, never people (see architecture.md, convention 11) -----------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

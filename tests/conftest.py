@@ -54,7 +54,10 @@ def free_port() -> int:
 
 
 def amends_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of an amends subprocess: its own var/ dir, local mode."""
+    """The environment of an amends subprocess: its own var/ dir, local mode, and this
+    process's audit key (so that the events it seals verify here)."""
+    from django.conf import settings
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(
@@ -62,6 +65,7 @@ def amends_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "AMENDS_VAR_DIR": str(tmp_path / "var"),
             "AMENDS_ENV": "local",
             "PYTHONUNBUFFERED": "1",
+            "AMENDS_AUDIT_KEY": str(settings.AMENDS_AUDIT_KEY),
         }
     )
     env.update(extra)
@@ -199,6 +203,27 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
     finally:
         page.screenshot(path=str(tmp_path / "last-page.png"), full_page=True)
         context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_may_purge_events() -> Iterator[None]:
+    """Events are append-only in the database (triggers); the suite's flush between
+    transactional tests is the deliberate purge those triggers allow, and nothing else is."""
+    from django.core.management.commands import flush
+
+    from amends.cases.events import events_purge_allowed
+
+    original = flush.Command.handle
+
+    def handle(self: Any, *args: Any, **options: Any) -> Any:
+        with events_purge_allowed(options.get("database") or "default"):
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        flush.Command.handle = original  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,20 +6,13 @@ from typing import Any
 
 from django.db import models
 
-from amends.domain.codes import CaseKind, ChannelType
+from amends.domain.codes import CaseKind, ChannelType, CustomerType
 from amends.domain.lifecycle import State
 from amends.domain.obligations import DueAction, ObligationStatus
 
 KIND_CHOICES = [(k.value, k.label) for k in CaseKind]
 CHANNEL_CHOICES = [(c.value, c.label) for c in ChannelType]
 STATE_CHOICES = [(s.value, s.label) for s in State]
-
-
-class CustomerType(models.TextChoices):
-    DOMESTIC = "domestic", "Domestic"
-    SMALL_BUSINESS = "small_business", "Small business"
-    NOT_FOR_PROFIT = "not_for_profit", "Not-for-profit"
-    OTHER_BUSINESS = "other_business", "Business (more than 10 working individuals)"
 
 
 class PreferredContact(models.TextChoices):
@@ -42,7 +35,7 @@ class Customer(models.Model):
 
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
     customer_type = models.CharField(
-        max_length=20, choices=CustomerType.choices, default=CustomerType.SMALL_BUSINESS
+        max_length=20, choices=CustomerType.choices(), default=CustomerType.SMALL_BUSINESS.value
     )
     business_name = models.CharField(max_length=200, blank=True)
     account_number = models.CharField(max_length=50, blank=True)
@@ -67,7 +60,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["provider", "contact_name"]
+        ordering = ["contact_name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(vulnerability_note="")
@@ -105,6 +98,12 @@ class Case(models.Model):
     )
     escalation_level = models.PositiveSmallIntegerField(default=0)
     support_contract = models.BooleanField(default=False)
+    #: The approved ADR scheme the provider belonged to when the case was opened, by registry
+    #: id: an admin edit of the provider never moves an open case's remedy deadline.
+    adr_scheme = models.CharField(max_length=40, blank=True)
+    #: Bumped by every write: a stale page or API client (If-Match) cannot overwrite a newer
+    #: state.
+    version = models.PositiveIntegerField(default=1)
 
     # Facts the clocks and guards need, each written by the service with its Event.
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -112,13 +111,25 @@ class Case(models.Model):
     first_contact_at = models.DateTimeField(null=True, blank=True)
     updates_agreed_at = models.DateTimeField(null=True, blank=True)
     update_interval = models.CharField(max_length=30, blank=True)
+    #: The facts the clocks count from, kept with the case so that a transition reads them in
+    #: the one statement that locks it (constant in the case's history):
+    #: ``update_history`` the instants updates were given; ``escalation_history`` one entry per
+    #: escalation ``{"level", "at", "reviewed_at"}``; ``clocks`` the stored obligations as
+    #: ``{key: [state, due_at, met_at]}`` (a mirror of the Obligation rows, written with them).
+    update_history = models.JSONField(default=list, blank=True)
+    escalation_history = models.JSONField(default=list, blank=True)
+    clocks = models.JSONField(default=dict, blank=True)
     resolution_proposed_at = models.DateTimeField(null=True, blank=True)
+    resolution_proposal = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     acceptance_by = models.CharField(max_length=200, blank=True)
     acceptance_how = models.CharField(max_length=40, blank=True)
     adr_letter_issued_at = models.DateTimeField(null=True, blank=True)
     adr_letter_trigger = models.CharField(max_length=20, blank=True)
     deadlock_at = models.DateTimeField(null=True, blank=True)
+    final_position = models.TextField(blank=True)
+    #: An offer that stays open to the customer after deadlock (the ADR letter says so).
+    final_offer = models.TextField(blank=True)
     scheme_reference = models.CharField(max_length=60, blank=True)
     referred_at = models.DateTimeField(null=True, blank=True)
     decision_outcome = models.CharField(max_length=40, blank=True)
@@ -128,6 +139,9 @@ class Case(models.Model):
     remedy_done_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    #: A withdrawal is the customer's: who asked and how, like an acceptance.
+    withdrawal_by = models.CharField(max_length=200, blank=True)
+    withdrawal_how = models.CharField(max_length=40, blank=True)
     converted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -144,33 +158,16 @@ class Case(models.Model):
                 condition=models.Q(first_received_at__lte=models.F("entered_at")),
                 name="first_received_not_after_entry",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(state="withdrawn")
+                | (~models.Q(withdrawal_by="") & ~models.Q(withdrawal_how="")),
+                name="withdrawn_only_with_who_and_how",
+            ),
         ]
         indexes = [models.Index(fields=["provider", "state"], name="case_provider_state_idx")]
 
     def __str__(self) -> str:
         return self.reference
-
-
-class Escalation(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
-    level = models.PositiveSmallIntegerField()
-    at = models.DateTimeField()
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["case", "at"]
-
-
-class Contact(models.Model):
-    """A contact with the customer that a clock counts (an update given)."""
-
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contacts")
-    kind = models.CharField(max_length=30)
-    at = models.DateTimeField()
-    channel = models.CharField(max_length=20, blank=True)
-
-    class Meta:
-        ordering = ["case", "at"]
 
 
 class AppendOnlyError(Exception):
@@ -191,10 +188,10 @@ class Event(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["provider", "sequence"]
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "sequence"], name="event_sequence_unique")
-        ]
+        # Not unique: the ledger row serialises appends, and a row forged into the table at
+        # the next sequence must not block every later write of the provider; ``audit
+        # verify`` names it (its seal is not ours). Append-only is enforced by triggers.
+        indexes = [models.Index(fields=["provider", "sequence"], name="event_sequence_idx")]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -227,9 +224,12 @@ class Obligation(models.Model):
     source = models.CharField(max_length=300, blank=True)
     action = models.CharField(max_length=20, choices=ACTION_CHOICES)
     acted_at = models.DateTimeField(null=True, blank=True)
+    #: The worker's failed attempts at this row: it backs off and carries on with others.
+    attempts = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["case", "due_at"]
         constraints = [
             models.UniqueConstraint(fields=["case", "key"], name="obligation_key_unique")
         ]
@@ -245,3 +245,68 @@ class Obligation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.key}"
+
+
+class CaseLink(models.Model):
+    """A customer's private link to one case: a long random token, stored only as its hash,
+    expiring, revocable. Whoever holds the token sees that case and nothing else."""
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"link {self.pk} of case {self.case_id}"
+
+
+class CompensationForm(models.TextChoices):
+    INVOICE_CREDIT = "invoice_credit", "Credit to the customer's invoice"
+    AS_AGREED = "as_agreed", "Paid as agreed with the customer"
+
+
+class CompensationBasis(models.TextChoices):
+    GOODWILL = "goodwill", "Goodwill"
+    AUTOMATIC = "automatic", "Ofcom automatic compensation"
+    SCHEME_AWARD = "scheme_award", "Awarded by the ADR scheme"
+
+
+class Compensation(models.Model):
+    """Money owed to a customer on a case, and when it reached their invoice.
+
+    ISS's code pays "a credit to your monthly invoice or otherwise as agreed": a credit is
+    recorded here with its Event, and billing marks it applied (the API's billing loop).
+    """
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="compensation")
+    amount_pence = models.PositiveIntegerField()
+    reason = models.CharField(max_length=300)
+    form = models.CharField(max_length=20, choices=CompensationForm.choices)
+    basis = models.CharField(max_length=20, choices=CompensationBasis.choices)
+    #: For automatic compensation: the rule in force on the event date and its source.
+    rule_id = models.CharField(max_length=40, blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=100)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    invoice_reference = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_pence__gt=0), name="compensation_amount_positive"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["provider", "recorded_at"],
+                condition=models.Q(applied_at__isnull=True),
+                name="compensation_unapplied_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"compensation {self.pk} on case {self.case_id}"

@@ -1,47 +1,92 @@
+"""The outbox: every message Amends owes someone, written in the transaction of its cause.
+
+A row is the evidence of what was sent: its recipient and address as they were when it was
+written (a later change of address never rewrites history), the channel, the rendered document
+and its digest, a stable Message-ID (a retry is recognisably the same message), and each
+delivery attempt's outcome. The worker delivers after commit; ``key`` is unique, so the effect
+of one cause is written once, whoever tries again and however often.
+"""
+
 from django.db import models
 
 
 class OutboxStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    #: An attempt failed; the worker tries again at ``next_attempt_at``.
+    FAILED = "failed", "Failed, will retry"
+    #: Given up after the last attempt: shown to staff, who resend or reach the person another
+    #: way.
+    DEAD = "dead", "Not delivered"
 
 
 class OutboxKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement"
     ADR_LETTER = "adr_letter", "ADR letter"
     ADR_LETTER_COPY = "adr_letter_copy", "Copy of the ADR letter"
     BREACH_NOTICE = "breach_notice", "Breach notice to the handler's manager"
+    WORKER_ALERT = "worker_alert", "Alert: the worker cannot process an item"
+    CASE_LINK = "case_link", "The customer's private case link"
+
+
+class OutboxChannel(models.TextChoices):
+    """How a message reaches its recipient."""
+
+    EMAIL = "email", "Email"
+    POST = "post", "Letter by post"
+    #: A call task for staff, with its script: the clock is met when the call is logged.
+    PHONE = "phone", "Phone call (task for staff)"
+    #: To a member of staff (breach notices, alerts): never through the customer's channel.
+    STAFF = "staff", "To staff"
+
+
+class Audience(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
 
 
 class OutboxMessage(models.Model):
-    """A letter or notice to send, written in the same transaction as its cause.
-
-    ``key`` is unique: the effect of one cause (e.g. ``case:17:adr_letter``) is written once,
-    whoever tries again and however often; the sender delivers it after commit.
-    """
-
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
     case = models.ForeignKey(
         "cases.Case", null=True, on_delete=models.PROTECT, related_name="outbox"
     )
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=30, choices=OutboxKind.choices)
-    channel = models.CharField(max_length=20)
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    channel = models.CharField(max_length=20, choices=OutboxChannel.choices)
+    #: Snapshot of the recipient when the row was written.
+    recipient_user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_name = models.CharField(max_length=200, blank=True)
+    #: An email address, a postal address (lines), or a phone number, by channel.
+    recipient_address = models.TextField(blank=True)
+    #: The customer's format needs when it was written (e.g. ["large_print"]).
+    formats = models.JSONField(default=list, blank=True)
     payload = models.JSONField(default=dict)
+    #: The rendered document: what was sent is what the compliance lead can show.
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_sha256 = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=200, unique=True)
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
     )
     created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["created_at"]
         indexes = [
+            # The sender's only read: what is due to be tried, in order.
             models.Index(
-                fields=["created_at"],
-                condition=models.Q(status="queued"),
-                name="outbox_queued_idx",
-            )
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["queued", "failed"]),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["case", "kind"], name="outbox_case_kind_idx"),
         ]
 
     def __str__(self) -> str:

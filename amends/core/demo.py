@@ -18,16 +18,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from amends.cases.actions import case_open, customer_create
+from amends.cases.actors import staff_actor
 from amends.cases.models import Case
-from amends.cases.services import (
-    case_open,
-    case_transition,
-    code_version_activate,
-    customer_create,
-)
-from amends.domain.codes import CaseKind, ChannelType
+from amends.cases.scripted import perform
+from amends.domain.codes import CaseKind, ChannelType, Nation
 from amends.domain.lifecycle import Action
-from amends.providers.models import Nation, Provider, Role, StaffMember
+from amends.providers.models import Provider, Role, StaffMember
+from amends.providers.services import code_version_activate, provider_create
 
 DEMO_PASSWORD = "amends-demo"
 CODES = Path(__file__).resolve().parent.parent / "codes"
@@ -59,6 +57,15 @@ DEMO_PROVIDERS: list[dict[str, Any]] = [
 # (target state, days since first receipt, [(action, hours after receipt, details)])
 Step = tuple[Action, float, dict[str, Any]]
 ACCEPT = {"by": "the customer", "how": "phone"}
+#: What each action needs said, where a story step does not say it.
+NEEDS: dict[Action, dict[str, Any]] = {
+    Action.PROPOSE_RESOLUTION: {
+        "proposal": "We will fix the fault and credit £25 to your invoice."
+    },
+    Action.DECLARE_DEADLOCK: {"final_position": "We have checked our network and found no fault."},
+    Action.WITHDRAW: {"by": "the customer", "how": "phone", "reason": "fault cleared itself"},
+    Action.RECORD_SCHEME_DECISION: {"outcome": "upheld"},
+}
 STORIES: list[tuple[str, float, list[Step]]] = [
     ("received", 0.1, []),
     ("acknowledged", 1, [(Action.ACKNOWLEDGE, 2, {})]),
@@ -154,7 +161,7 @@ STORIES: list[tuple[str, float, list[Step]]] = [
         [
             (Action.ACKNOWLEDGE, 1, {}),
             (Action.ASSIGN, 1, {}),
-            (Action.DECLARE_DEADLOCK, 300, {}),
+            (Action.DECLARE_DEADLOCK, 300, NEEDS[Action.DECLARE_DEADLOCK]),
             (Action.REFER_TO_SCHEME, 600, {"scheme_reference": "CO-2026-00871"}),
             (
                 Action.RECORD_SCHEME_DECISION,
@@ -170,7 +177,7 @@ STORIES: list[tuple[str, float, list[Step]]] = [
         [
             (Action.ACKNOWLEDGE, 1, {}),
             (Action.ASSIGN, 1, {}),
-            (Action.DECLARE_DEADLOCK, 200, {}),
+            (Action.DECLARE_DEADLOCK, 200, NEEDS[Action.DECLARE_DEADLOCK]),
             (Action.REFER_TO_SCHEME, 500, {"scheme_reference": "CO-2026-00412"}),
             (
                 Action.RECORD_SCHEME_DECISION,
@@ -212,9 +219,20 @@ def demo_load(*, now: datetime | None = None) -> DemoSummary:
 
     for fields in DEMO_PROVIDERS:
         values = {k: v for k, v in fields.items() if k not in ("slug", "code")}
-        provider, was_created = Provider.objects.get_or_create(slug=fields["slug"], defaults=values)
-        if was_created:
+        found = Provider.objects.filter(slug=fields["slug"]).first()
+        if found is None:
+            provider = provider_create(
+                slug=fields["slug"],
+                name=values["name"],
+                legal_name=values["legal_name"],
+                nation=values["nation"],
+                reference_prefix=values["reference_prefix"],
+                adr_scheme=values["adr_scheme"],
+                alerts_email=f"complaints-team@{fields['slug']}.example.invalid",
+            )
             created.append(f"provider {provider.slug}")
+        else:
+            provider = found
         if not provider.code_versions.exists():
             code_version_activate(
                 provider=provider,
@@ -265,6 +283,7 @@ def _staff(provider: Provider, created: list[str]) -> dict[Role, StaffMember]:
 
 def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) -> None:
     handler = staff[Role.CASE_HANDLER].user
+    actor = staff_actor(staff[Role.MANAGER])
     channels = list(ChannelType)
     for number, (state, days_ago, steps) in enumerate(STORIES, start=1):
         received = (now - timedelta(days=days_ago)).replace(second=0, microsecond=0)
@@ -284,20 +303,14 @@ def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) 
             first_received_at=received,
             summary=f"Demo complaint that is {state.replace('_', ' ')}",
             now=received,
-            actor=f"user:{handler.pk}",
+            actor=actor,
         )
         for action, hours, details in steps:
             at = min(received + timedelta(hours=hours), now)
+            arguments = {**NEEDS.get(action, {}), **details}
             if action is Action.ASSIGN:
-                details = {"handler_id": handler.pk}
-            case_transition(
-                case_id=case.pk,
-                provider_id=provider.pk,
-                action=action,
-                actor=f"user:{handler.pk}",
-                now=at,
-                details=details,
-            )
+                arguments = {"handler_id": handler.pk}
+            perform(action, case_id=case.pk, actor=actor, now=at, **arguments)
         case.refresh_from_db()
         if case.state != state:  # the stories are the demo of every state: keep them honest
             raise RuntimeError(f"demo case meant to be {state} is {case.state}")
@@ -309,4 +322,5 @@ def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) 
         first_received_at=now - timedelta(days=1),
         summary="Demo account query: a question about an invoice",
         now=now - timedelta(days=1),
+        actor=actor,
     )

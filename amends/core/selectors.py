@@ -65,9 +65,19 @@ def health_report(*, now: datetime) -> tuple[bool, dict[str, Any]]:
             "age_seconds": round(age, 3),
             "alive": alive,
         }
+    # Clocks the worker failed on and is retrying with back-off (it carries on with the
+    # others): staff are alerted; the report says how many, and the status is degraded.
+    failing = None
+    if not unapplied:
+        from amends.cases.worker import failing_clocks
+
+        try:
+            failing = failing_clocks()
+        except DatabaseError:
+            failing = None
+    worker["failing_clocks"] = failing
     report["worker"] = worker
     healthy = not unapplied
-    report["status"] = (
-        "ok" if healthy and worker["status"] == "ok" else ("degraded" if healthy else "unhealthy")
-    )
+    fine = worker["status"] == "ok" and not failing
+    report["status"] = "ok" if healthy and fine else ("degraded" if healthy else "unhealthy")
     return healthy, report

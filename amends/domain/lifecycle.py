@@ -1,6 +1,6 @@
 """Case states and the transition table, as data.
 
-Only ``amends.cases.services.case_transition`` changes a case's state, and it asks
+Only the typed services of ``amends.cases.actions`` change a case's state, and they ask
 :func:`decide` first. The table says which action moves a case from which state to which;
 the guards say what must be true whatever the caller (the rules Ofcom has fined providers for
 breaking):

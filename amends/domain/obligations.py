@@ -23,8 +23,9 @@ hours across a clock change); "days" and "weeks" are calendar dates at the same 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -102,14 +103,15 @@ class DerivedObligation:
     action: DueAction
 
 
-def calendar_for_code(code: Code) -> BusinessCalendar:
-    """The provider's working calendar: its working hours, on its nation's bank holidays."""
+def calendar_for_code(code: Code, closed_dates: Iterable[date] = ()) -> BusinessCalendar:
+    """The provider's working calendar: its working hours, on its nation's bank holidays,
+    less the provider's own closure days."""
     hours = code.working_hours
     span = (hours.opens.strftime("%H:%M"), hours.closes.strftime("%H:%M"))
     return BusinessCalendar(
         nation=code.nation.value,
         hours=WorkingHours.per_day({day.value: span for day in hours.days}),
-        closed_dates=(),
+        closed_dates=tuple(closed_dates),
     )
 
 
@@ -231,11 +233,11 @@ def derive(
                 _updates(out, facts, interval, calendar, promise=promise)
             continue
         if kind is ObligationKind.ESCALATION_REVIEW:
-            for escalation in facts.escalations:
+            for number, escalation in enumerate(facts.escalations, start=1):
                 if escalation.level == promise.level:
                     out.promise(
                         promise,
-                        key=f"escalation_review@{escalation.level}:{_stamp(escalation.at)}",
+                        key=f"escalation_review@{escalation.level}#{number}",
                         due=due_after(calendar, escalation.at, promise.duration),
                         met_at=escalation.reviewed_at,
                         cancelled=not unresolved,
@@ -296,7 +298,7 @@ def derive(
 
 def _stamp(instant: datetime) -> str:
     """A key part naming an instant the same way whatever zone it arrives in."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _updates(
@@ -309,15 +311,19 @@ def _updates(
 ) -> None:
     """Updates at a cadence: each is due ``interval`` after the previous one (or after the
     schedule was agreed, or after first receipt), and the next is owed while the customer is
-    owed updates. Each clock is keyed by the instant it counts from, so a new schedule or a
-    breached update never hides the next clock behind a key already used."""
-    anchor = facts.updates_agreed_at or facts.first_received_at
+    owed updates. Clocks are keyed by the schedule they belong to (the instant it was agreed)
+    and their number within it, so two updates in the same instant, or one given in the call
+    that agreed the schedule, each have a clock of their own."""
+    schedule = facts.updates_agreed_at or facts.first_received_at
+    anchor = schedule
     origin = promise.origin.value if promise else "agreed"
     rule_id = promise.rule_id if promise else None
     source = promise.source if promise else "update schedule agreed with the customer"
-    for update in sorted(t for t in facts.updates if t >= anchor):
+    number = 0
+    for update in sorted(t for t in facts.updates if t >= schedule):
+        number += 1
         out.add(
-            key=f"update@{_stamp(anchor)}",
+            key=f"update@{_stamp(schedule)}#{number}",
             kind=ObligationKind.UPDATE,
             due=due_after(calendar, anchor, interval),
             met_at=update,
@@ -329,7 +335,7 @@ def _updates(
         anchor = update
     if facts.state in _OWES_UPDATES:
         out.add(
-            key=f"update@{_stamp(anchor)}",
+            key=f"update@{_stamp(schedule)}#{number + 1}",
             kind=ObligationKind.UPDATE,
             due=due_after(calendar, anchor, interval),
             met_at=None,

@@ -67,6 +67,9 @@ from amends.domain.codes import (
 
 __all__ = [
     "APPROVED_SCHEMES",
+    "AUTOMATIC_COMPENSATION",
+    "AutomaticCompensationRates",
+    "automatic_compensation_rates",
     "NOT_ADR_SCHEMES",
     "RULES",
     "AdrScheme",
@@ -788,3 +791,79 @@ def promises_in_force(
             )
         )
     return tuple(result)
+
+
+# --------------------------------------------------------------------------- compensation
+
+
+@dataclass(frozen=True, slots=True)
+class AutomaticCompensationRates:
+    """Ofcom's automatic compensation (voluntary; residential landline and broadband), in
+    pence: a daily rate for a delayed repair and a delayed start, a sum per missed engineer
+    appointment. Applied by the date of the event that triggers payment (regulatory.md §18)."""
+
+    delayed_repair_per_day: int
+    delayed_start_per_day: int
+    missed_appointment: int
+
+
+_AUTOCOMP = "https://www.ofcom.org.uk/phones-and-broadband/service-quality/automatic-compensation"
+_AUTOCOMP_OS = (
+    "https://partners.ombudsman-services.org/resources/guidance-notes/"
+    "ofcoms-automatic-compensation-scheme"
+)
+
+#: Dated rate tables. Rates rise with CPI every April (required since 1 April 2021), but only
+#: the years below are held: for a date between them (April 2021 to March 2024) no table is in
+#: force and the amount must be entered by hand from the provider's own records, never
+#: guessed. The 2025 delayed-start and missed-appointment figures are derived by CPI in
+#: regulatory.md; they are held with evidence "S" (secondary) and so shown to staff to confirm.
+AUTOMATIC_COMPENSATION: Final[tuple[Rule[AutomaticCompensationRates], ...]] = (
+    Rule(
+        id="AUTOCOMP.RATES",
+        title="Automatic compensation: £8/day repair, £5/day start, £25 missed appointment",
+        value=AutomaticCompensationRates(800, 500, 2500),
+        effective_from=date(2019, 4, 1),
+        effective_to=date(2021, 4, 1),
+        source=Source("Ofcom automatic compensation scheme, from 1 April 2019", _AUTOCOMP, "V"),
+    ),
+    Rule(
+        id="AUTOCOMP.RATES",
+        title="Automatic compensation from 1 April 2024 (CPI-linked)",
+        value=AutomaticCompensationRates(976, 610, 3049),
+        effective_from=date(2024, 4, 1),
+        effective_to=date(2025, 4, 1),
+        source=Source(
+            "Ofcom automatic compensation scheme, rates from 1 April 2024", _AUTOCOMP, "S"
+        ),
+    ),
+    Rule(
+        id="AUTOCOMP.RATES",
+        title="Automatic compensation from 1 April 2025 (CPI-linked)",
+        value=AutomaticCompensationRates(998, 624, 3119),
+        effective_from=date(2025, 4, 1),
+        effective_to=date(2026, 4, 1),
+        source=Source(
+            "Ofcom automatic compensation scheme, rates from 1 April 2025 (start and appointment "
+            "rates derived by CPI)",
+            _AUTOCOMP_OS,
+            "S",
+        ),
+    ),
+    Rule(
+        id="AUTOCOMP.RATES",
+        title="Automatic compensation from 1 April 2026 (CPI-linked)",
+        value=AutomaticCompensationRates(1034, 646, 3231),
+        effective_from=date(2026, 4, 1),
+        effective_to=None,
+        source=Source(
+            "Ofcom automatic compensation scheme, rates from 1 April 2026", _AUTOCOMP, "S"
+        ),
+    ),
+)
+
+
+def automatic_compensation_rates(on: date) -> Rule[AutomaticCompensationRates] | None:
+    """The rate table in force on ``on`` (the date of the triggering event), or None where
+    Amends holds no table for that date."""
+    return next((r for r in AUTOMATIC_COMPENSATION if r.in_force(on)), None)

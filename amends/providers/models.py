@@ -1,12 +1,7 @@
 from django.db import models
 
-
-class Nation(models.TextChoices):
-    """GOV.UK's bank-holiday divisions; a provider's working days follow its nation."""
-
-    ENGLAND_AND_WALES = "england-and-wales", "England and Wales"
-    SCOTLAND = "scotland", "Scotland"
-    NORTHERN_IRELAND = "northern-ireland", "Northern Ireland"
+from amends.domain.access import Role as RoleName
+from amends.domain.codes import Nation
 
 
 class Provider(models.Model):
@@ -15,12 +10,18 @@ class Provider(models.Model):
     slug = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
     legal_name = models.CharField(max_length=200, blank=True)
-    nation = models.CharField(max_length=20, choices=Nation.choices)
+    nation = models.CharField(max_length=20, choices=Nation.choices())
     #: The start of its case references: V4V-26-000123-K.
     reference_prefix = models.CharField(max_length=5, default="AMD")
     #: The approved ADR scheme the provider belongs to (GC C4.3), by registry id; every ADR
     #: letter takes the scheme's name and contact details from the registry through this.
     adr_scheme = models.CharField(max_length=40, blank=True)
+    #: The provider's own closure days (ISO dates), beside its nation's bank holidays: no
+    #: working-time clock counts them. Read with the case in one statement.
+    closed_dates = models.JSONField(default=list, blank=True)
+    #: Where the staff console's alerts go when no manager is named (breach notices, failed
+    #: deliveries, items the worker cannot process).
+    alerts_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,14 +32,15 @@ class Provider(models.Model):
 
 
 class Role(models.TextChoices):
-    """Staff roles within one provider (the escalation ladder maps onto them)."""
+    """Staff roles within one provider (the table of what each may do is
+    ``amends.domain.access``; these are its names for the database)."""
 
-    ADVISER = "adviser", "Adviser"
-    CASE_HANDLER = "case_handler", "Case handler"
-    MANAGER = "manager", "Manager"
-    DIRECTOR = "director", "Director"
-    COMPLIANCE = "compliance", "Compliance lead"
-    ADMIN = "admin", "Administrator"
+    ADVISER = RoleName.ADVISER.value, RoleName.ADVISER.label
+    CASE_HANDLER = RoleName.CASE_HANDLER.value, RoleName.CASE_HANDLER.label
+    MANAGER = RoleName.MANAGER.value, RoleName.MANAGER.label
+    DIRECTOR = RoleName.DIRECTOR.value, RoleName.DIRECTOR.label
+    COMPLIANCE = RoleName.COMPLIANCE.value, RoleName.COMPLIANCE.label
+    ADMIN = RoleName.ADMIN.value, RoleName.ADMIN.label
 
 
 class StaffMember(models.Model):
@@ -88,10 +90,12 @@ class CodeVersion(models.Model):
 
 
 class ProviderLedger(models.Model):
-    """Per-provider counters: case serial numbers and the head of the audit chain.
+    """The head of a provider's audit chain (and, historically, its case serial).
 
-    Locked (SELECT ... FOR UPDATE) by whoever opens a case or appends an event, so the serials
-    and the chain never fork.
+    Every writer takes this row last, for the few statements that append its events
+    (``UPDATE ... RETURNING`` locks and reads in one), so the chain never forks and the row
+    is held briefly. Case serials have their own row (:class:`CaseCounter`) so that opening
+    a case does not hold the chain for the whole transaction.
     """
 
     provider = models.OneToOneField(
@@ -103,3 +107,15 @@ class ProviderLedger(models.Model):
 
     def __str__(self) -> str:
         return f"ledger of {self.provider_id}"
+
+
+class CaseCounter(models.Model):
+    """A provider's last case serial (V4V-26-000123-K), taken by ``case_open`` only."""
+
+    provider = models.OneToOneField(
+        Provider, on_delete=models.CASCADE, primary_key=True, related_name="case_counter"
+    )
+    last_serial = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"case counter of {self.provider_id}"

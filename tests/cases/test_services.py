@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
+from amends.cases.errors import CaseError
+from amends.cases.events import audit_verify
 from amends.cases.models import Case, Event, Obligation
-from amends.cases.services import CaseError, audit_verify, case_transition
 from amends.comms.models import OutboxMessage
 from amends.domain.codes import CaseKind, ChannelType
 from amends.domain.lifecycle import Action
@@ -20,15 +19,8 @@ from tests.cases.conftest import World, london
 pytestmark = pytest.mark.django_db
 
 
-def act(world: World, case: Case, action: Action, when, **details) -> Case:  # type: ignore[no-untyped-def]
-    return case_transition(
-        case_id=case.pk,
-        provider_id=world.provider.pk,
-        action=action,
-        actor="user:1",
-        now=when,
-        details=details,
-    )
+def act(world: World, case: Case, action: Action, when, **arguments) -> Case:  # type: ignore[no-untyped-def]
+    return world.act(case, action, when, **arguments)
 
 
 def due(case: Case, key: str):  # type: ignore[no-untyped-def]
@@ -61,9 +53,9 @@ def test_a_case_cannot_be_first_received_in_the_future(iss: World) -> None:
 
 
 def test_a_customer_of_another_provider_is_refused(iss: World, v4voip: World) -> None:
-    from amends.cases.services import case_open
+    from amends.cases.actions import case_open
 
-    with pytest.raises(CaseError, match="another provider"):
+    with pytest.raises(CaseError, match="That customer belongs to another provider") as refused:
         case_open(
             provider=iss.provider,
             customer=v4voip.customer,
@@ -72,19 +64,26 @@ def test_a_customer_of_another_provider_is_refused(iss: World, v4voip: World) ->
             first_received_at=london(2026, 11, 2, 10),
             summary="x",
             now=london(2026, 11, 2, 10),
+            actor=iss.staff,
+        )
+    assert refused.value.field == "customer"
+    with pytest.raises(CaseError, match="another provider"):
+        case_open(
+            provider=iss.provider,
+            customer=iss.customer,
+            kind=CaseKind.COMPLAINT,
+            channel=ChannelType.PHONE,
+            first_received_at=london(2026, 11, 2, 10),
+            summary="x",
+            now=london(2026, 11, 2, 10),
+            actor=v4voip.staff,
         )
 
 
 def test_another_providers_case_is_not_found(iss: World, v4voip: World) -> None:
     case = iss.open(london(2026, 11, 2, 10))
     with pytest.raises(CaseError, match="No such case"):
-        case_transition(
-            case_id=case.pk,
-            provider_id=v4voip.provider.pk,
-            action=Action.ACKNOWLEDGE,
-            actor="user:1",
-            now=london(2026, 11, 2, 11),
-        )
+        v4voip.act(case, Action.ACKNOWLEDGE, london(2026, 11, 2, 11))
 
 
 # ------------------------------------------------------------------- clocks from the code and law
@@ -161,8 +160,9 @@ def test_a_complaint_cannot_close_without_acceptance(iss: World) -> None:
     act(iss, case, Action.PROPOSE_RESOLUTION, london(2026, 11, 3, 11))
     with pytest.raises(CaseError, match="cannot be closed"):
         act(iss, case, Action.CLOSE, london(2026, 11, 3, 12))
-    with pytest.raises(CaseError, match="who accepted"):
-        act(iss, case, Action.ACCEPT_RESOLUTION, london(2026, 11, 3, 12))
+    with pytest.raises(CaseError, match="Who it was is required") as refused:
+        act(iss, case, Action.ACCEPT_RESOLUTION, london(2026, 11, 3, 12), by=" ", how="phone")
+    assert refused.value.field == "by"
     act(iss, case, Action.ACCEPT_RESOLUTION, london(2026, 11, 3, 12), by="Pat Example", how="phone")
     act(iss, case, Action.CLOSE, london(2026, 11, 3, 13))
     case.refresh_from_db()
@@ -193,7 +193,7 @@ def test_deadlock_issues_the_adr_letter_once(iss: World) -> None:
     assert case.state == "adr_letter_issued"
     assert case.adr_letter_trigger == "deadlock"
     assert list(OutboxMessage.objects.values_list("key", "kind")) == [
-        (f"case:{case.pk}:adr_letter:deadlock:1", "adr_letter")
+        (f"case:{case.pk}:adr_letter:deadlock:v{case.version}", "adr_letter")
     ]
     assert due(case, "adr_letter").state == "met"
     kinds = list(case.events.order_by("sequence").values_list("kind", flat=True))
@@ -268,7 +268,7 @@ def test_remedy_deadline_is_28_days_after_acceptance_for_the_communications_ombu
     assert remedy.due_at == london(2026, 7, 31, 15)
     assert remedy.rule_id.startswith("ADR.")
     with pytest.raises(CaseError, match="cannot be marked as accepted"):
-        act(iss, case, Action.ACCEPT_RESOLUTION, london(2026, 7, 4, 10), by="x", how="y")
+        act(iss, case, Action.ACCEPT_RESOLUTION, london(2026, 7, 4, 10), by="x", how="phone")
     act(iss, case, Action.COMPLETE_REMEDY, london(2026, 7, 20, 10))
     assert due(case, "adr_remedy").state == "met"
 
@@ -283,30 +283,6 @@ def test_every_transition_appends_one_event_and_the_chain_verifies(iss: World) -
         act(iss, case, action, london(2026, 11, 2, 12))
     assert Event.objects.count() == before + 3
     assert audit_verify(provider_id=iss.provider.pk).broken is None
-
-
-def test_audit_tampering_is_detected_and_named(iss: World) -> None:
-    case = iss.open(london(2026, 11, 2, 10))
-    act(iss, case, Action.ACKNOWLEDGE, london(2026, 11, 2, 12))
-    act(iss, case, Action.INVESTIGATE, london(2026, 11, 2, 13))
-    target = Event.objects.get(provider=iss.provider, sequence=2)
-    Event.objects.filter(pk=target.pk).update(actor="user:999")  # an edit behind the app's back
-    out = StringIO()
-    with pytest.raises(SystemExit) as exited:
-        call_command("audit", "verify", "--provider", "iss", stdout=out)
-    assert exited.value.code == 1
-    assert "BROKEN at event 2: its content was changed" in out.getvalue()
-
-
-def test_deleting_the_last_event_is_detected(iss: World) -> None:
-    case = iss.open(london(2026, 11, 2, 10))
-    act(iss, case, Action.ACKNOWLEDGE, london(2026, 11, 2, 12))
-    last = Event.objects.filter(provider=iss.provider).order_by("-sequence").first()
-    assert last is not None
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM cases_event WHERE id = %s", [last.pk])
-    result = audit_verify(provider_id=iss.provider.pk)
-    assert result.broken is not None and "deleted" in result.broken.reason
 
 
 def test_events_cannot_be_edited_through_the_orm(iss: World) -> None:

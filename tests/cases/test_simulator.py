@@ -77,7 +77,10 @@ def test_amends_simulate_runs_in_a_scratch_database_and_prints_json(tmp_path: Pa
     assert figures["run"]["complaints"] == 40
     assert set(figures["invariants"]) == {
         "no_complaint_closed_without_acceptance_or_adr_letter",
+        "every_issued_adr_letter_is_in_the_outbox",
         "one_adr_letter_by_the_adr_point",
+        "no_clock_left_pending_past_due",
+        "every_breach_has_its_event_and_notice",
         "no_duplicate_effect",
         "audit_chain_verifies",
     }

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
+from amends.cases.events import audit_verify
 from amends.cases.models import Case, Customer, Event, Obligation
-from amends.cases.services import audit_verify, code_version_activate
 from amends.comms.models import OutboxMessage
+from amends.domain.codes import Nation
 from amends.domain.reference import make_reference
-from amends.providers.models import Provider, ProviderLedger
+from amends.providers.models import CaseCounter, Provider
+from amends.providers.services import code_version_activate, provider_create
 from tests.cases.conftest import CODES, london
 from tests.conftest import REPO, amends_command, amends_env
 
@@ -27,10 +29,10 @@ CASES = 2000
 
 def seed_due_letters(n: int) -> Provider:
     """n complaints whose only pending clock is an ADR letter already due."""
-    provider = Provider.objects.create(
+    provider = provider_create(
         slug="load",
         name="Load",
-        nation="england-and-wales",
+        nation=Nation.ENGLAND_AND_WALES,
         reference_prefix="LD",
         adr_scheme="communications-ombudsman",
     )
@@ -64,7 +66,7 @@ def seed_due_letters(n: int) -> Provider:
         )
         for i in range(n)
     )
-    ProviderLedger.objects.create(provider=provider, last_case_serial=n)
+    CaseCounter.objects.filter(provider=provider).update(last_serial=n)
     Obligation.objects.bulk_create(
         Obligation(
             provider=provider,

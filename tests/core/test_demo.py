@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from amends.cases.events import audit_verify
 from amends.cases.models import Case, Event
-from amends.cases.services import audit_verify
 from amends.core.demo import DEMO_PASSWORD, demo_load
 from amends.domain.lifecycle import State
 from amends.providers.models import Provider, Role, StaffMember

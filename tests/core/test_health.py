@@ -35,7 +35,12 @@ def test_health_is_200_with_database_and_migrations_ok(client: Client) -> None:
 def test_health_reports_a_worker_never_seen(client: Client) -> None:
     status, body = get_health(client)
     assert status == 200
-    assert body["worker"] == {"status": "never-seen", "last_heartbeat": None, "age_seconds": None}
+    assert body["worker"] == {
+        "status": "never-seen",
+        "last_heartbeat": None,
+        "age_seconds": None,
+        "failing_clocks": 0,
+    }
     assert body["status"] == "degraded"
 
 

@@ -23,6 +23,7 @@ def run_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
     base.pop("DATABASE_URL", None)
     base.pop("SECRET_KEY", None)
     base.pop("ALLOWED_HOSTS", None)
+    base.pop("AMENDS_AUDIT_KEY", None)
     base.update(env)
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
@@ -71,9 +72,22 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> No
     assert "ALLOWED_HOSTS is required when AMENDS_ENV=production" in result.stderr
 
 
-def test_production_starts_with_key_and_hosts(tmp_path: Path) -> None:
+def test_production_refuses_to_start_without_an_audit_key(tmp_path: Path) -> None:
     result = run_settings(
         tmp_path, AMENDS_ENV="production", SECRET_KEY="k" * 60, ALLOWED_HOSTS="amends.example"
+    )
+    assert result.returncode != 0
+    assert "AMENDS_AUDIT_KEY is required when AMENDS_ENV=production" in result.stderr
+    assert not (tmp_path / "var" / "audit_key").exists()
+
+
+def test_production_starts_with_key_and_hosts(tmp_path: Path) -> None:
+    result = run_settings(
+        tmp_path,
+        AMENDS_ENV="production",
+        SECRET_KEY="k" * 60,
+        ALLOWED_HOSTS="amends.example",
+        AMENDS_AUDIT_KEY="a" * 48,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "k" * 60

@@ -45,7 +45,7 @@ def test_a_new_complaint_has_its_clocks_pending_from_first_receipt() -> None:
     assert got["acknowledge"] == (at(2026, 6, 2, 17, 30), ObligationStatus.PENDING)
     assert got["resolve"] == (at(2026, 6, 15, 17, 30), ObligationStatus.PENDING)
     assert got["adr_letter"] == (at(2026, 7, 13, 10), ObligationStatus.PENDING)
-    assert got["update@2026-06-01T09:00:00Z"][1] is ObligationStatus.PENDING
+    assert got["update@2026-06-01T09:00:00.000000Z#1"][1] is ObligationStatus.PENDING
 
 
 def test_accepted_resolution_meets_the_target_and_cancels_the_adr_letter() -> None:
@@ -72,11 +72,17 @@ def test_each_update_is_due_an_interval_after_the_last() -> None:
         updates=(at(2026, 6, 4, 10), at(2026, 6, 12, 10)),
     )
     got = clocks(facts)
-    # Keyed by the instant each counts from (UTC): first receipt, then each update given.
-    assert got["update@2026-06-01T09:00:00Z"] == (at(2026, 6, 8, 17, 30), ObligationStatus.MET)
+    # Keyed by the schedule (first receipt here, in UTC) and the clock's number within it.
+    assert got["update@2026-06-01T09:00:00.000000Z#1"] == (
+        at(2026, 6, 8, 17, 30),
+        ObligationStatus.MET,
+    )
     # Met late (12 June after an 11 June due time): the worker records it as a breach.
-    assert got["update@2026-06-04T09:00:00Z"][0] == at(2026, 6, 11, 17, 30)
-    assert got["update@2026-06-12T09:00:00Z"] == (at(2026, 6, 19, 17, 30), ObligationStatus.PENDING)
+    assert got["update@2026-06-01T09:00:00.000000Z#2"][0] == at(2026, 6, 11, 17, 30)
+    assert got["update@2026-06-01T09:00:00.000000Z#3"] == (
+        at(2026, 6, 19, 17, 30),
+        ObligationStatus.PENDING,
+    )
 
 
 def test_an_agreed_interval_replaces_a_missing_cadence() -> None:
@@ -90,7 +96,7 @@ def test_an_agreed_interval_replaces_a_missing_cadence() -> None:
     )
     promises = promises_in_force(iss, kind=CaseKind.COMPLAINT, first_received=date(2026, 6, 1))
     got = {o.key: o for o in derive(facts, promises, calendar_for_code(iss))}
-    first = got["update@2026-06-03T09:00:00Z"]
+    first = got["update@2026-06-03T09:00:00.000000Z#1"]
     assert (first.origin, first.due_at) == ("agreed", at(2026, 6, 5, 17))
 
 
@@ -103,7 +109,7 @@ def test_an_agreed_interval_shorter_than_the_codes_wins() -> None:
         update_interval=Duration.parse("1 working day"),
     )
     got = clocks(facts)
-    assert got["update@2026-06-01T11:00:00Z"][0] == at(2026, 6, 2, 17, 30)
+    assert got["update@2026-06-01T11:00:00.000000Z#1"][0] == at(2026, 6, 2, 17, 30)
 
 
 def test_updates_keep_running_after_the_adr_letter() -> None:
@@ -115,7 +121,7 @@ def test_updates_keep_running_after_the_adr_letter() -> None:
         updates=(at(2026, 7, 10, 10),),
     )
     got = clocks(facts)
-    assert got["update@2026-07-10T09:00:00Z"][1] is ObligationStatus.PENDING
+    assert got["update@2026-06-01T09:00:00.000000Z#2"][1] is ObligationStatus.PENDING
 
 
 def test_a_referral_before_the_adr_point_keeps_the_letter_owed() -> None:
@@ -178,3 +184,27 @@ def test_calendar_days_keep_the_wall_time(
     result = add_calendar_days(start, days)
     assert result == expected
     assert result.astimezone(UTC) - start.astimezone(UTC) == elapsed
+
+
+def test_two_updates_in_the_same_instant_each_have_their_own_clock() -> None:
+    # Defect: keys were cut to the second, so a second update in that second (or one given
+    # in the call that agreed the schedule) collided on the unique key.
+    same = at(2026, 6, 2, 10)
+    facts = ClockFacts(
+        CaseKind.COMPLAINT,
+        State.INVESTIGATING,
+        at(2026, 6, 1, 10),
+        updates_agreed_at=same,
+        update_interval=Duration.parse("1 working day"),
+        updates=(same, same),
+    )
+    keys = [
+        o.key
+        for o in derive(
+            facts,
+            promises_in_force(TEMPLATE, kind=CaseKind.COMPLAINT, first_received=date(2026, 6, 1)),
+            CALENDAR,
+        )
+        if o.kind.value == "update"
+    ]
+    assert len(keys) == len(set(keys)) == 3

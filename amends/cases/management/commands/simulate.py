@@ -110,7 +110,7 @@ class Command(BaseCommand):
         from datetime import datetime
         from zoneinfo import ZoneInfo
 
-        from amends.cases.services import CaseError
+        from amends.cases.errors import CaseError
         from amends.cases.simulator import Simulation, SimulationConfig, report
         from amends.domain.codes import CodeFileError
 

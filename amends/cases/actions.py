@@ -1,0 +1,1290 @@
+"""One typed service per action: the only writers of customers, cases and their clocks.
+
+Every service is keyword-only, takes the :class:`~amends.cases.actors.Actor` doing it and
+``now`` from its caller, checks the role table (``amends.domain.access``) and the input at the
+boundary (:class:`~amends.cases.errors.CaseError` naming the field), and does its work in one
+transaction through :class:`~amends.cases.writes.CaseWrite`: the change, its Event, the
+re-derived clocks and any outbox row. ``at`` is when something happened (a call logged
+afterwards), never in the future nor before the case was first received; ``now`` is when it
+is recorded. ``expected_version`` (the version the caller's page or API client read) refuses
+a write over a newer state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+
+from amends.cases import validation as v
+from amends.cases.actors import Actor
+from amends.cases.clocks import reconcile, upsert
+from amends.cases.errors import CaseError, ErrorCode
+from amends.cases.events import Chain, EventKind
+from amends.cases.models import (
+    AccessNeed,
+    Case,
+    CaseLink,
+    Compensation,
+    CompensationBasis,
+    CompensationForm,
+    Customer,
+    PreferredContact,
+)
+from amends.cases.writes import (
+    AdrTrigger,
+    CaseWrite,
+    Record,
+    close_open_review,
+    convert_facts,
+    escalate_facts,
+    issue_adr_letter,
+    lock_case,
+    not_found,
+    reopen_facts,
+    request_adr_letter,
+    transition,
+)
+from amends.domain.access import ActorKind, Permission, Work
+from amends.domain.codes import CaseKind, ChannelType, CustomerType, Duration
+from amends.domain.lifecycle import Action, State
+from amends.domain.obligations import LONDON
+from amends.domain.reference import make_reference
+from amends.providers.models import CaseCounter, Provider, StaffMember
+from amends.providers.services import code_of, code_version_in_force
+
+log = logging.getLogger("amends.cases")
+
+#: How a customer told us something (acceptance, withdrawal, a request).
+CONTACT_METHODS = ("phone", "email", "letter", "web_form", "portal", "in_person", "textphone")
+#: The longest update interval that can be agreed (a customer who wants to hear less often
+#: than every 12 weeks is not being kept informed).
+MAX_UPDATE_INTERVAL = Duration.parse("12 weeks")
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def _now(now: datetime) -> datetime:
+    return v.instant(now, field="now", label="The time recorded")
+
+
+def _run(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    permission: Permission,
+    expected_version: int | None,
+    body: Callable[[CaseWrite], None],
+) -> Case:
+    actor.require(permission)
+    now = _now(now)
+    with transaction.atomic():
+        case = lock_case(case_id, actor)
+        if case is None:
+            raise not_found()
+        if expected_version is not None and case.version != expected_version:
+            raise CaseError(
+                "Someone else changed this case since you opened it; reload it and try again.",
+                code=ErrorCode.CONFLICT,
+            )
+        write = CaseWrite(case, actor, now)
+        body(write)
+        return write.finish()
+
+
+def _when(w: CaseWrite, at: datetime | None) -> datetime:
+    if at is None:
+        return w.now
+    return v.happened(
+        at,
+        field="at",
+        label="When it happened",
+        now=w.now,
+        not_before=w.case.first_received_at,
+    )
+
+
+def _how(value: object, field: str = "how") -> str:
+    how = v.text(value, field=field, label="How the customer told us", max_length=40, required=True)
+    if how not in CONTACT_METHODS:
+        raise v.invalid(
+            field, f"How the customer told us must be one of: {', '.join(CONTACT_METHODS)}."
+        )
+    return how
+
+
+def _simple(
+    action: Action,
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None,
+    expected_version: int | None,
+    record: Callable[[datetime], Record | None] = lambda at: None,
+) -> Case:
+    def body(w: CaseWrite) -> None:
+        when = _when(w, at)
+        transition(w, action, at=when, record=record(when))
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=action,
+        expected_version=expected_version,
+        body=body,
+    )
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def customer_create(
+    *,
+    provider: Provider,
+    now: datetime,
+    contact_name: str,
+    customer_type: CustomerType = CustomerType.SMALL_BUSINESS,
+    business_name: str = "",
+    account_number: str = "",
+    phone: str = "",
+    email: str = "",
+    postal_address: str = "",
+    employees: int | None = None,
+    preferred_contact: str = PreferredContact.EMAIL,
+    access_needs: Iterable[str] = (),
+    other_language: str = "",
+    vulnerability_note: str = "",
+    vulnerability_consent_at: datetime | None = None,
+    representative_name: str = "",
+    representative_contact: str = "",
+    support_contract: bool = False,
+) -> Customer:
+    """A provider's customer (every field checked; an account number is unique per provider)."""
+    now = _now(now)
+    fields: dict[str, Any] = {
+        "contact_name": v.text(
+            contact_name, field="contact_name", label="Name", max_length=200, required=True
+        ),
+        "business_name": v.text(
+            business_name, field="business_name", label="Business name", max_length=200
+        ),
+        "account_number": v.text(
+            account_number, field="account_number", label="Account number", max_length=50
+        ),
+        "phone": v.text(phone, field="phone", label="Phone number", max_length=40),
+        "email": v.text(email, field="email", label="Email address", max_length=254),
+        "postal_address": v.text(
+            postal_address, field="postal_address", label="Postal address", max_length=1000
+        ),
+        "other_language": v.text(
+            other_language, field="other_language", label="Language", max_length=60
+        ),
+        "vulnerability_note": v.text(
+            vulnerability_note,
+            field="vulnerability_note",
+            label="Vulnerability note",
+            max_length=2000,
+        ),
+        "representative_name": v.text(
+            representative_name,
+            field="representative_name",
+            label="Representative's name",
+            max_length=200,
+        ),
+        "representative_contact": v.text(
+            representative_contact,
+            field="representative_contact",
+            label="Representative's contact details",
+            max_length=200,
+        ),
+    }
+    if fields["email"]:
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            raise v.invalid("email", "Enter an email address like name@example.co.uk.") from None
+    try:
+        kind = CustomerType(customer_type)
+    except ValueError:
+        raise v.invalid("customer_type", "Choose the kind of customer.") from None
+    if preferred_contact not in PreferredContact.values:
+        raise v.invalid("preferred_contact", "Choose email, letter or phone.")
+    needs = [str(n) for n in access_needs]
+    unknown = [n for n in needs if n not in AccessNeed.values]
+    if unknown:
+        raise v.invalid("access_needs", f"Unknown accessibility need: {unknown[0]!r}.")
+    if employees is not None and (
+        isinstance(employees, bool) or not 0 <= int(employees) <= 10_000_000
+    ):
+        raise v.invalid("employees", "The number of working individuals must be 0 or more.")
+    if fields["vulnerability_note"] and vulnerability_consent_at is None:
+        raise v.invalid(
+            "vulnerability_note", "A vulnerability note is kept only with the customer's consent."
+        )
+    if vulnerability_consent_at is not None:
+        v.instant(vulnerability_consent_at, field="vulnerability_consent_at", label="Consent given")
+    if (
+        fields["account_number"]
+        and Customer.objects.filter(
+            provider=provider, account_number=fields["account_number"]
+        ).exists()
+    ):
+        raise v.invalid("account_number", "A customer with that account number already exists.")
+    return Customer.objects.create(
+        provider=provider,
+        created_at=now,
+        customer_type=kind.value,
+        employees=employees,
+        preferred_contact=preferred_contact,
+        access_needs=needs,
+        vulnerability_consent_at=vulnerability_consent_at,
+        support_contract=bool(support_contract),
+        representative_authorised_at=now if fields["representative_name"] else None,
+        **fields,
+    )
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _next_serial(provider_id: int) -> int:
+    sql = (
+        "UPDATE providers_casecounter SET last_serial = last_serial + 1 "
+        "WHERE provider_id = %s RETURNING last_serial"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [provider_id])
+        row = cursor.fetchone()
+        if row is None:
+            CaseCounter.objects.get_or_create(provider_id=provider_id)
+            cursor.execute(sql, [provider_id])
+            row = cursor.fetchone()
+    return int(row[0])
+
+
+def case_open(
+    *,
+    provider: Provider,
+    customer: Customer,
+    kind: CaseKind,
+    channel: ChannelType,
+    first_received_at: datetime,
+    summary: str,
+    now: datetime,
+    actor: Actor,
+    description: str = "",
+    category: str = "",
+    first_received_note: str = "",
+) -> Case:
+    """Open a case. ``first_received_at`` is when the provider first heard of it, on any
+    channel; when it is earlier than now by more than an hour a note must say why."""
+    if actor.kind is ActorKind.CUSTOMER:
+        actor.require(Work.OPEN_CASE)  # a customer's link is for one existing case
+    if actor.kind is ActorKind.STAFF:
+        actor.require(Work.OPEN_CASE)
+    if actor.provider_id != provider.pk:
+        raise CaseError("You cannot open a case for another provider.", code=ErrorCode.FORBIDDEN)
+    if customer.provider_id != provider.pk:
+        raise v.invalid("customer", "That customer belongs to another provider.")
+    now = _now(now)
+    try:
+        kind = CaseKind(kind)
+    except ValueError:
+        raise v.invalid("kind", "Choose what kind of case this is.") from None
+    try:
+        channel = ChannelType(channel)
+    except ValueError:
+        raise v.invalid("channel", "Choose how the case reached us.") from None
+    first = v.happened(
+        first_received_at,
+        field="first_received_at",
+        label="When it was first received",
+        now=now,
+        not_before=None,
+    )
+    summary = v.text(summary, field="summary", label="Summary", max_length=200, required=True)
+    description = v.text(description, field="description", label="Description", max_length=20_000)
+    category = v.text(category, field="category", label="Category", max_length=60)
+    note = v.text(
+        first_received_note,
+        field="first_received_note",
+        label="Why it is entered later",
+        max_length=300,
+    )
+    if now - first > timedelta(hours=1) and not note:
+        raise v.invalid(
+            "first_received_note",
+            "Say why the case is entered later than it was first received "
+            "(e.g. 'letter arrived Monday', 'call taken at 17:55').",
+        )
+    version = code_version_in_force(provider=provider, on=first.astimezone(LONDON).date())
+    if version is None:
+        raise v.invalid(
+            "first_received_at",
+            f"{provider.name} has no Code of Practice in force on "
+            f"{first.astimezone(LONDON).date().isoformat()}.",
+        )
+    with transaction.atomic():
+        serial = _next_serial(provider.pk)
+        case = Case(
+            provider=provider,
+            customer=customer,
+            code_version=version,
+            reference=make_reference(
+                provider.reference_prefix, now.astimezone(LONDON).year, serial
+            ),
+            kind=kind.value,
+            state=State.RECEIVED.value,
+            channel=channel.value,
+            first_received_at=first,
+            first_received_note=note,
+            entered_at=now,
+            summary=summary,
+            description=description,
+            category=category,
+            support_contract=customer.support_contract,
+            adr_scheme=provider.adr_scheme,
+        )
+        code, calendar = code_of(version, provider)
+        rows = reconcile(case, code, calendar, now=now)
+        case.save(force_insert=True)
+        for row in rows:
+            row.case_id = case.pk
+        upsert(rows)
+        chain = Chain(provider.pk)
+        chain.add(
+            case=case,
+            actor=actor.label,
+            at=now,
+            kind=EventKind.CASE_OPENED,
+            data={
+                "reference": case.reference,
+                "kind": kind.value,
+                "channel": channel.value,
+                "first_received_at": first.isoformat(),
+                "code_version": version.pk,
+            },
+        )
+        chain.flush()
+    log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
+    return case
+
+
+# --------------------------------------------------------------------------- the lifecycle
+
+
+def case_acknowledge(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer is told the case is received, with its reference."""
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.acknowledged_at = case.acknowledged_at or when
+            case.first_contact_at = case.first_contact_at or when
+
+        return apply
+
+    return _simple(
+        Action.ACKNOWLEDGE,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_assign(
+    *,
+    case_id: int,
+    actor: Actor,
+    handler_id: int,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Case:
+    """A handler of the same provider owns the case."""
+
+    def body(w: CaseWrite) -> None:
+        member = (
+            StaffMember.objects.filter(user_id=handler_id, provider_id=w.case.provider_id)
+            .only("user_id")
+            .first()
+        )
+        if member is None:
+            raise v.invalid("handler", "Choose a handler who works for this provider.")
+
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.handler_id = member.user_id
+            data["handler"] = member.user_id
+
+        transition(w, Action.ASSIGN, at=w.now, record=apply)
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Action.ASSIGN,
+        expected_version=expected_version,
+        body=body,
+    )
+
+
+def case_introduce_handler(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The handler introduced themselves with their direct contact details."""
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.handler_introduced_at = case.handler_introduced_at or when
+            case.first_contact_at = case.first_contact_at or when
+
+        return apply
+
+    return _simple(
+        Action.INTRODUCE_HANDLER,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_agree_updates(
+    *,
+    case_id: int,
+    actor: Actor,
+    interval: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """An update schedule agreed with the customer ("every 5 working days")."""
+    text = v.text(interval, field="interval", label="Update interval", max_length=30, required=True)
+    try:
+        duration = Duration.parse(text)
+    except ValueError as error:
+        raise v.invalid("interval", f"Update interval: {error}") from error
+    if duration.amount <= 0 or duration.at_most(MAX_UPDATE_INTERVAL) is False:
+        raise v.invalid("interval", "Agree updates at least every 12 weeks.")
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.updates_agreed_at = when
+            case.update_interval = text
+            data["interval"] = text
+
+        return apply
+
+    return _simple(
+        Action.AGREE_UPDATES,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def _update_given(case: Case, when: datetime) -> None:
+    case.update_history = [*case.update_history, when.isoformat()]
+    case.first_contact_at = case.first_contact_at or when
+
+
+def case_record_update(
+    *,
+    case_id: int,
+    actor: Actor,
+    channel: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer was given an update (the update clock counts from it)."""
+    how = _how(channel, "channel")
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            _update_given(case, when)
+            data["channel"] = how
+
+        return apply
+
+    return _simple(
+        Action.RECORD_UPDATE,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_investigate(
+    *, case_id: int, actor: Actor, now: datetime, expected_version: int | None = None
+) -> Case:
+    return _simple(
+        Action.INVESTIGATE,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=None,
+        expected_version=expected_version,
+    )
+
+
+def case_escalate(
+    *,
+    case_id: int,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The next level of the code's ladder reviews the complaint (the customer may ask)."""
+    why = v.text(reason, field="reason", label="Why it is escalated", max_length=500, required=True)
+    return _simple(
+        Action.ESCALATE,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=lambda when: escalate_facts(why, when),
+    )
+
+
+def case_propose_resolution(
+    *,
+    case_id: int,
+    actor: Actor,
+    proposal: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The provider tells the customer how it proposes to resolve the case."""
+    text = v.text(
+        proposal, field="proposal", label="The proposed resolution", max_length=5000, required=True
+    )
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            close_open_review(case, when)
+            case.resolution_proposed_at = when
+            case.resolution_proposal = text
+            data["proposal"] = text
+
+        return apply
+
+    return _simple(
+        Action.PROPOSE_RESOLUTION,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def _customer_answer(actor: Actor, by: str, how: str) -> tuple[str, str]:
+    if actor.kind is ActorKind.CUSTOMER:
+        return "the customer", "portal"
+    who = v.text(by, field="by", label="Who it was", max_length=200, required=True)
+    return who, _how(how)
+
+
+def case_accept_resolution(
+    *,
+    case_id: int,
+    actor: Actor,
+    by: str = "",
+    how: str = "",
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer's acceptance, recorded with who, when and how (a customer acting through
+    their own link is recorded as the customer, by portal)."""
+    who, method = _customer_answer(actor, by, how)
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.resolved_at = when
+            case.acceptance_by = who
+            case.acceptance_how = method
+            data.update(by=who, how=method)
+
+        return apply
+
+    return _simple(
+        Action.ACCEPT_RESOLUTION,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_reject_resolution(
+    *,
+    case_id: int,
+    actor: Actor,
+    by: str = "",
+    how: str = "",
+    reason: str = "",
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    who, method = _customer_answer(actor, by, how)
+    why = v.text(reason, field="reason", label="Why it was rejected", max_length=2000)
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            data.update(by=who, how=method, reason=why)
+
+        return apply
+
+    return _simple(
+        Action.REJECT_RESOLUTION,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_close(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Close: a complaint only with the customer's acceptance or an ADR letter issued."""
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.closed_at = when
+
+        return apply
+
+    return _simple(
+        Action.CLOSE,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_reopen(
+    *, case_id: int, actor: Actor, reason: str, now: datetime, expected_version: int | None = None
+) -> Case:
+    """The customer is not satisfied after all; the first receipt stands."""
+    why = v.text(reason, field="reason", label="Why it is re-opened", max_length=500, required=True)
+    return _simple(
+        Action.REOPEN,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=None,
+        expected_version=expected_version,
+        record=lambda when: reopen_facts(why),
+    )
+
+
+def case_declare_deadlock(
+    *,
+    case_id: int,
+    actor: Actor,
+    final_position: str,
+    now: datetime,
+    final_offer: str = "",
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The provider's final position: the ADR letter goes out in the same transaction."""
+    position = v.text(
+        final_position,
+        field="final_position",
+        label="Your final position",
+        max_length=5000,
+        required=True,
+    )
+    offer = v.text(
+        final_offer, field="final_offer", label="The offer that stays open", max_length=5000
+    )
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            close_open_review(case, when)
+            case.deadlock_at = when
+            case.final_position = position
+            case.final_offer = offer
+            data.update(final_position=position, final_offer=offer)
+
+        return apply
+
+    return _simple(
+        Action.DECLARE_DEADLOCK,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_request_adr_letter(
+    *,
+    case_id: int,
+    actor: Actor,
+    by: str = "",
+    how: str = "",
+    now: datetime,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer asked for the ADR letter: never refused (a copy when one was sent)."""
+    who, method = _customer_answer(actor, by, how)
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Action.REQUEST_ADR_LETTER,
+        expected_version=expected_version,
+        body=lambda w: request_adr_letter(w, at=w.now, by=who, how=method),
+    )
+
+
+def case_issue_adr_letter(
+    *,
+    case_id: int,
+    actor: Actor,
+    trigger: AdrTrigger,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Case:
+    """Issue the ADR letter. Staff issue it unasked (``AdrTrigger.STAFF``) or record that
+    the customer asked (``CUSTOMER_REQUEST``; prefer :func:`case_request_adr_letter`); the
+    time letter is the worker's, and deadlock issues its own."""
+    trigger = AdrTrigger(trigger)
+    allowed = {AdrTrigger.STAFF, AdrTrigger.CUSTOMER_REQUEST}
+    if actor.kind is ActorKind.SYSTEM:
+        allowed = {AdrTrigger.TIME}
+    if trigger not in allowed:
+        raise v.invalid(
+            "trigger",
+            "Staff issue the ADR letter as 'staff' (or record the customer's request); "
+            "the time letter is the worker's and deadlock issues its own.",
+        )
+
+    def body(w: CaseWrite) -> None:
+        if w.case.kind != CaseKind.COMPLAINT.value:
+            raise CaseError("Only a complaint gets an ADR letter; convert it first.", field="kind")
+        issue_adr_letter(w, trigger=trigger, at=w.now)
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Action.ISSUE_ADR_LETTER,
+        expected_version=expected_version,
+        body=body,
+    )
+
+
+def case_refer_to_scheme(
+    *,
+    case_id: int,
+    actor: Actor,
+    scheme_reference: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    ref = v.text(
+        scheme_reference, field="scheme_reference", label="The scheme's reference", max_length=60
+    )
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.scheme_reference = ref
+            case.referred_at = when
+            data["scheme_reference"] = ref
+
+        return apply
+
+    return _simple(
+        Action.REFER_TO_SCHEME,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_scheme_declined(
+    *, case_id: int, actor: Actor, reason: str, now: datetime, expected_version: int | None = None
+) -> Case:
+    """The scheme will not take the case yet (e.g. premature): work goes on."""
+    why = v.text(
+        reason, field="reason", label="Why the scheme declined", max_length=500, required=True
+    )
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            data["reason"] = why
+
+        return apply
+
+    return _simple(
+        Action.SCHEME_DECLINED,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=None,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_record_scheme_decision(
+    *,
+    case_id: int,
+    actor: Actor,
+    outcome: str,
+    remedies: str = "",
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    result = v.text(outcome, field="outcome", label="The decision", max_length=40, required=True)
+    remedy = v.text(remedies, field="remedies", label="What the provider must do", max_length=5000)
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.decision_outcome = result
+            case.decision_remedies = remedy
+            case.decision_at = when
+            data.update(outcome=result, remedies=remedy)
+
+        return apply
+
+    return _simple(
+        Action.RECORD_SCHEME_DECISION,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_accept_decision(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer accepted the scheme's decision: the remedy clock starts (once)."""
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.decision_accepted_at = case.decision_accepted_at or when
+
+        return apply
+
+    return _simple(
+        Action.ACCEPT_DECISION,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_complete_remedy(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.remedy_done_at = when
+
+        return apply
+
+    return _simple(
+        Action.COMPLETE_REMEDY,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_withdraw(
+    *,
+    case_id: int,
+    actor: Actor,
+    by: str = "",
+    how: str = "",
+    reason: str = "",
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The customer withdrew the case: a withdrawal is the customer's, recorded with who
+    asked and how, like an acceptance (it cancels the ADR letter)."""
+    who, method = _customer_answer(actor, by, how)
+    why = v.text(reason, field="reason", label="What the customer said", max_length=2000)
+
+    def record(when: datetime) -> Record:
+        def apply(case: Case, data: dict[str, Any]) -> None:
+            case.withdrawn_at = when
+            case.withdrawal_by = who
+            case.withdrawal_how = method
+            data.update(by=who, how=method, reason=why)
+
+        return apply
+
+    return _simple(
+        Action.WITHDRAW,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=record,
+    )
+
+
+def case_convert_to_complaint(
+    *,
+    case_id: int,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """The contact is a complaint after all: its first receipt stands, its resolution starts
+    afresh (an acceptance of the query is not acceptance of the complaint)."""
+    why = v.text(
+        reason, field="reason", label="Why it is a complaint", max_length=500, required=True
+    )
+    return _simple(
+        Action.CONVERT_TO_COMPLAINT,
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        at=at,
+        expected_version=expected_version,
+        record=lambda when: convert_facts(why, when),
+    )
+
+
+# --------------------------------------------------------------------------- not transitions
+
+
+def case_log_call(
+    *,
+    case_id: int,
+    actor: Actor,
+    direction: str,
+    summary: str,
+    now: datetime,
+    at: datetime | None = None,
+    update_given: bool = True,
+    expected_version: int | None = None,
+) -> Case:
+    """A call with the customer, on the timeline; it counts as an update given unless said."""
+    if direction not in ("inbound", "outbound"):
+        raise v.invalid("direction", "Say whether the customer called us or we called them.")
+    text = v.text(summary, field="summary", label="What was said", max_length=5000, required=True)
+
+    def body(w: CaseWrite) -> None:
+        when = _when(w, at)
+        counts = update_given and w.case.state in {s.value for s in _OWES_CONTACT}
+        if counts:
+            _update_given(w.case, when)
+        data = {"direction": direction, "summary": text, "update_given": counts}
+        if when != w.now:
+            data["at"] = when.isoformat()
+        w.event(EventKind.CALL_LOGGED, data)
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Work.LOG_CALL,
+        expected_version=expected_version,
+        body=body,
+    )
+
+
+_OWES_CONTACT = frozenset(
+    {
+        State.RECEIVED,
+        State.ACKNOWLEDGED,
+        State.ASSIGNED,
+        State.INVESTIGATING,
+        State.ESCALATED,
+        State.RESOLUTION_PROPOSED,
+        State.REOPENED,
+        State.ADR_LETTER_ISSUED,
+        State.DEADLOCK,
+        State.REFERRED,
+        State.SCHEME_DECISION,
+    }
+)
+
+
+def case_add_note(
+    *, case_id: int, actor: Actor, text: str, now: datetime, expected_version: int | None = None
+) -> Case:
+    """An internal note (never shown to the customer) on the timeline."""
+    note = v.text(text, field="text", label="Note", max_length=10_000, required=True)
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Work.ADD_NOTE,
+        expected_version=expected_version,
+        body=lambda w: w.event(EventKind.NOTE_ADDED, {"text": note}),
+    )
+
+
+def case_record_compensation(
+    *,
+    case_id: int,
+    actor: Actor,
+    amount_pence: int,
+    reason: str,
+    form: CompensationForm,
+    basis: CompensationBasis,
+    now: datetime,
+    rule_id: str = "",
+    expected_version: int | None = None,
+) -> Compensation:
+    """Money owed to the customer: an invoice credit or paid as agreed (ISS's code), goodwill,
+    Ofcom's automatic compensation, or a scheme's award. Billing marks it applied."""
+    amount = v.pence(amount_pence, field="amount_pence", label="The amount")
+    why = v.text(reason, field="reason", label="Why it is paid", max_length=300, required=True)
+    if form not in CompensationForm.values:
+        raise v.invalid("form", "Choose an invoice credit or paid as agreed.")
+    if basis not in CompensationBasis.values:
+        raise v.invalid("basis", "Choose goodwill, automatic compensation or a scheme award.")
+    rule = v.text(rule_id, field="rule_id", label="Rule", max_length=40)
+    made: list[Compensation] = []
+
+    def body(w: CaseWrite) -> None:
+        credit = Compensation.objects.create(
+            provider_id=w.case.provider_id,
+            case=w.case,
+            amount_pence=amount,
+            reason=why,
+            form=str(form),
+            basis=str(basis),
+            rule_id=rule,
+            recorded_at=w.now,
+            recorded_by=actor.label,
+        )
+        w.event(
+            EventKind.COMPENSATION_RECORDED,
+            {
+                "compensation": credit.pk,
+                "amount_pence": amount,
+                "form": str(form),
+                "basis": str(basis),
+                "reason": why,
+            },
+        )
+        made.append(credit)
+
+    _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Work.RECORD_COMPENSATION,
+        expected_version=expected_version,
+        body=body,
+    )
+    return made[0]
+
+
+def compensation_mark_applied(
+    *, compensation_id: int, actor: Actor, invoice_reference: str, now: datetime
+) -> Compensation:
+    """Billing applied the credit to an invoice (once; a second call is refused)."""
+    ref = v.text(
+        invoice_reference,
+        field="invoice_reference",
+        label="Invoice reference",
+        max_length=60,
+        required=True,
+    )
+    credit = (
+        Compensation.objects.filter(pk=compensation_id, provider_id=actor.provider_id)
+        .only("case_id")
+        .first()
+    )
+    if credit is None:
+        raise CaseError("No such compensation.", code=ErrorCode.NOT_FOUND)
+    done: list[Compensation] = []
+
+    def body(w: CaseWrite) -> None:
+        row = Compensation.objects.select_for_update().get(pk=compensation_id)
+        if row.applied_at is not None:
+            raise CaseError(
+                f"Already applied to invoice {row.invoice_reference} on "
+                f"{row.applied_at.date().isoformat()}.",
+                field="invoice_reference",
+            )
+        row.applied_at = w.now
+        row.invoice_reference = ref
+        row.save(update_fields=["applied_at", "invoice_reference"])
+        w.event(EventKind.COMPENSATION_APPLIED, {"compensation": row.pk, "invoice_reference": ref})
+        done.append(row)
+
+    _run(
+        case_id=credit.case_id,
+        actor=actor,
+        now=now,
+        permission=Work.APPLY_COMPENSATION,
+        expected_version=None,
+        body=body,
+    )
+    return done[0]
+
+
+# --------------------------------------------------------------------------- case links
+
+#: How long a customer's private link works (re-sent on request to the address on file).
+LINK_LIFETIME = timedelta(days=90)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def case_link_create(
+    *, case_id: int, actor: Actor, now: datetime, lifetime: timedelta = LINK_LIFETIME
+) -> tuple[CaseLink, str]:
+    """A new private link for the customer: (the stored link, the token, shown once). Only
+    the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    made: list[CaseLink] = []
+
+    def body(w: CaseWrite) -> None:
+        link = CaseLink.objects.create(
+            provider_id=w.case.provider_id,
+            case=w.case,
+            token_hash=token_hash(token),
+            created_at=w.now,
+            expires_at=w.now + lifetime,
+        )
+        w.event(
+            EventKind.CASE_LINK_SENT, {"link": link.pk, "expires_at": link.expires_at.isoformat()}
+        )
+        made.append(link)
+
+    permission: Permission = Work.SEND_CASE_LINK
+    if actor.kind is ActorKind.SYSTEM:
+        permission = Work.OPEN_CASE
+    _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=permission,
+        expected_version=None,
+        body=body,
+    )
+    return made[0], token
+
+
+__all__ = [
+    "AdrTrigger",
+    "CONTACT_METHODS",
+    "case_accept_decision",
+    "case_accept_resolution",
+    "case_acknowledge",
+    "case_add_note",
+    "case_agree_updates",
+    "case_assign",
+    "case_close",
+    "case_complete_remedy",
+    "case_convert_to_complaint",
+    "case_declare_deadlock",
+    "case_escalate",
+    "case_introduce_handler",
+    "case_investigate",
+    "case_issue_adr_letter",
+    "case_link_create",
+    "case_log_call",
+    "case_open",
+    "case_propose_resolution",
+    "case_record_compensation",
+    "case_record_scheme_decision",
+    "case_record_update",
+    "case_refer_to_scheme",
+    "case_reject_resolution",
+    "case_reopen",
+    "case_request_adr_letter",
+    "case_scheme_declined",
+    "case_withdraw",
+    "compensation_mark_applied",
+    "customer_create",
+    "token_hash",
+]

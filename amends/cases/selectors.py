@@ -1,0 +1,86 @@
+"""Every read of cases, scoped once: staff see their own provider's cases, a customer the one
+case their link is for. Another provider's case, another customer's, an expired or tampered
+link: all are "not found" (``None``), never a hint that the case exists."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+
+from amends.cases.actions import token_hash
+from amends.cases.actors import Actor, actor_for_staff
+from amends.cases.errors import CaseError
+from amends.cases.models import Case, CaseLink
+from amends.cases.writes import case_status
+from amends.domain.access import Work
+from amends.domain.lifecycle import Action, TransitionRefused, decide
+from amends.providers.services import code_of
+
+
+def _staff(user: User | AnonymousUser) -> Actor | None:
+    try:
+        actor = actor_for_staff(user)
+    except CaseError:
+        return None
+    return actor if actor.may(Work.VIEW_CASES) else None
+
+
+def case_list_for_staff(user: User | AnonymousUser) -> QuerySet[Case]:
+    """The cases a member of staff may see (their provider's); none for anyone else."""
+    actor = _staff(user)
+    if actor is None:
+        return Case.objects.none()
+    return Case.objects.filter(provider_id=actor.provider_id)
+
+
+def case_get_for_staff(user: User | AnonymousUser, *, case_id: int) -> Case | None:
+    return (
+        case_list_for_staff(user)
+        .select_related("customer", "code_version", "provider", "handler")
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def case_get_for_customer(token: str, *, now: datetime) -> Case | None:
+    """The case a private link is for, if the link is live; None otherwise (same answer for
+    an unknown, expired, revoked or tampered token)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    digest = token_hash(token)
+    link = (
+        CaseLink.objects.select_related("case", "case__customer", "case__provider")
+        .filter(token_hash=digest)
+        .first()
+    )
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        return None
+    if link.revoked_at is not None or link.expires_at <= now:
+        return None
+    return link.case
+
+
+def case_actions_for_staff(user: User | AnonymousUser, case: Case) -> list[Action]:
+    """The actions this member of staff may take on this case now: what the lifecycle allows
+    there and then, and what their role may do (the console's buttons mirror this)."""
+    actor = _staff(user)
+    if actor is None or case.provider_id != actor.provider_id:
+        return []
+    code, _ = code_of(case.code_version, case.provider)
+    status = case_status(case, code)
+    allowed: list[Action] = []
+    for action in Action:
+        if not actor.may(action):
+            continue
+        if action is Action.REQUEST_ADR_LETTER:
+            allowed.append(action)  # never refused
+            continue
+        try:
+            decide(status, action)
+        except TransitionRefused:
+            continue
+        allowed.append(action)
+    return allowed

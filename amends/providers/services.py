@@ -1,0 +1,169 @@
+"""Writes of providers: creating one, its staff, and activating versions of its code.
+
+``provider_create`` is the one way a provider comes to exist (the demo, the simulator and the
+tests use it): with its ledger and case counter rows, so that every later writer finds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
+from functools import lru_cache
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from amends.domain.access import Role
+from amends.domain.calendar import BusinessCalendar
+from amends.domain.codes import Code, CodeFileError, Nation, parse_code
+from amends.domain.obligations import calendar_for_code
+from amends.domain.reference import make_reference
+from amends.domain.regulation import APPROVED_SCHEMES
+from amends.providers.models import (
+    CaseCounter,
+    CodeVersion,
+    Provider,
+    ProviderLedger,
+    StaffMember,
+)
+
+
+class ProviderError(Exception):
+    """A provider-level request refused, naming the field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def provider_create(
+    *,
+    slug: str,
+    name: str,
+    nation: Nation,
+    reference_prefix: str,
+    adr_scheme: str,
+    legal_name: str = "",
+    alerts_email: str = "",
+    closed_dates: Iterable[date] = (),
+) -> Provider:
+    """A new provider with its audit ledger and case counter."""
+    known = {scheme.id for scheme in APPROVED_SCHEMES}
+    if adr_scheme and adr_scheme not in known:
+        raise ProviderError(
+            f"Unknown ADR scheme {adr_scheme!r}; choose one of {', '.join(sorted(known))}.",
+            field="adr_scheme",
+        )
+    prefix = reference_prefix.strip().upper()
+    try:
+        make_reference(prefix, 2026, 1)
+    except ValueError:
+        raise ProviderError(
+            "The reference prefix is 2 to 5 capital letters or digits (e.g. V4V).",
+            field="reference_prefix",
+        ) from None
+    with transaction.atomic():
+        provider = Provider.objects.create(
+            slug=slug,
+            name=name,
+            legal_name=legal_name,
+            nation=Nation(nation).value,
+            reference_prefix=prefix,
+            adr_scheme=adr_scheme,
+            alerts_email=alerts_email,
+            closed_dates=sorted(d.isoformat() for d in closed_dates),
+        )
+        ProviderLedger.objects.create(provider=provider)
+        CaseCounter.objects.create(provider=provider)
+    return provider
+
+
+def staff_create(
+    *,
+    provider: Provider,
+    username: str,
+    role: Role,
+    email: str = "",
+    password: str | None = None,
+    manager: StaffMember | None = None,
+) -> StaffMember:
+    if manager is not None and manager.provider_id != provider.pk:
+        raise ProviderError("A manager must work for the same provider.", field="manager")
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        return StaffMember.objects.create(
+            user=user, provider=provider, role=Role(role).value, manager=manager
+        )
+
+
+# --------------------------------------------------------------------------- code versions
+
+
+@lru_cache(maxsize=64)
+def _parsed(
+    version_id: int, sha256: str, content: str, closed: tuple[date, ...]
+) -> tuple[Code, BusinessCalendar]:
+    code = parse_code(content, filename=f"code-version-{version_id}.toml")
+    return code, calendar_for_code(code, closed)
+
+
+def provider_closed_dates(provider: Provider) -> tuple[date, ...]:
+    return tuple(sorted(date.fromisoformat(d) for d in provider.closed_dates or ()))
+
+
+def code_of(
+    version: CodeVersion, provider: Provider | None = None
+) -> tuple[Code, BusinessCalendar]:
+    """The parsed code of a stored version and its calendar, with the provider's closures
+    (cached: versions never change; a change of closures is a new cache entry)."""
+    closed = provider_closed_dates(provider) if provider is not None else ()
+    return _parsed(version.pk, version.sha256, version.content, closed)
+
+
+def code_version_activate(
+    *,
+    provider: Provider,
+    content: str,
+    effective_from: date,
+    activated_by: User | None,
+    now: datetime,
+) -> CodeVersion:
+    """Store a code version for ``provider`` (rejecting a file that does not load)."""
+    try:
+        code = parse_code(content, filename=f"{provider.slug}.toml")
+    except CodeFileError as error:
+        raise ProviderError(str(error), field="content") from error
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    version, _ = CodeVersion.objects.get_or_create(
+        provider=provider,
+        sha256=digest,
+        effective_from=effective_from,
+        defaults={
+            "version": code.meta.version or digest[:12],
+            "content": content,
+            "activated_by": activated_by,
+            "activated_at": now,
+        },
+    )
+    return version
+
+
+def code_version_in_force(*, provider: Provider, on: date) -> CodeVersion | None:
+    return (
+        CodeVersion.objects.filter(provider=provider, effective_from__lte=on)
+        .order_by("-effective_from", "-activated_at")
+        .first()
+    )
+
+
+__all__ = [
+    "ProviderError",
+    "code_of",
+    "code_version_activate",
+    "code_version_in_force",
+    "provider_closed_dates",
+    "provider_create",
+    "staff_create",
+]
