@@ -1,15 +1,18 @@
 """Admin views: for looking, not for workflow. State, events and clocks are read-only here;
-only ``case_transition`` changes a case's state (architecture.md, convention 3)."""
+only the typed services of ``amends.cases.actions`` change a case (architecture.md,
+convention 3). Every view is scoped to the user's provider (``ProviderScopedAdmin``)."""
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from amends.cases.models import Case, Customer, Event, Obligation
+from amends.cases.models import Case, Compensation, Customer, Event, Obligation
+from amends.comms.models import OutboxMessage
+from amends.providers.admin import ProviderScopedAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(ProviderScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -23,24 +26,37 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
     list_display = ("reference", "provider", "kind", "state", "first_received_at", "handler")
-    list_filter = ("provider", "kind", "state")
+    list_filter = ("kind", "state")
     search_fields = ("reference",)
 
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ("provider", "sequence", "case", "actor", "at", "kind")
-    list_filter = ("provider", "kind")
+    list_filter = ("kind",)
 
 
 @admin.register(Obligation)
 class ObligationAdmin(ReadOnlyAdmin):
-    list_display = ("case", "key", "due_at", "state", "met_at", "origin", "rule_id")
-    list_filter = ("provider", "kind", "state")
+    list_display = ("case", "key", "due_at", "state", "met_at", "origin", "rule_id", "attempts")
+    list_filter = ("kind", "state")
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CustomerAdmin(ReadOnlyAdmin):
+    """Customers are created and changed through the services (their fields are checked)."""
+
     list_display = ("pk", "provider", "business_name", "account_number", "customer_type")
-    list_filter = ("provider", "customer_type")
+    list_filter = ("customer_type",)
     search_fields = ("account_number", "business_name")
+
+
+@admin.register(Compensation)
+class CompensationAdmin(ReadOnlyAdmin):
+    list_display = ("case", "amount_pence", "form", "basis", "recorded_at", "applied_at")
+
+
+@admin.register(OutboxMessage)
+class OutboxAdmin(ReadOnlyAdmin):
+    list_display = ("key", "kind", "channel", "status", "created_at", "attempts", "sent_at")
+    list_filter = ("kind", "channel", "status")

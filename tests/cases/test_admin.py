@@ -30,3 +30,48 @@ def test_events_cannot_be_deleted_in_the_admin(client: Client, iss: World) -> No
     client.force_login(User.objects.create_superuser("root-admin"))
     assert client.post(f"/admin/cases/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert case.events.count() == 1
+
+
+def provider_admin(world: World, role: str = "admin") -> User:
+    from amends.domain.access import Role
+    from amends.providers.services import staff_create
+
+    member = staff_create(
+        provider=world.provider, username=f"{world.provider.slug}-{role}-x", role=Role(role)
+    )
+    member.user.is_staff = True
+    member.user.save()
+    return member.user
+
+
+def test_a_providers_admin_sees_only_its_own_rows(
+    client: Client, iss: World, v4voip: World
+) -> None:
+    mine = iss.open(london(2026, 11, 2, 10))
+    theirs = v4voip.open(london(2026, 11, 2, 10))
+    client.force_login(provider_admin(iss))
+    listing = client.get("/admin/cases/case/")
+    assert listing.status_code == 200
+    assert mine.reference in listing.content.decode()
+    assert theirs.reference not in listing.content.decode()
+    # Another provider's case, event and provider record: not found (never its existence).
+    other = client.get(f"/admin/cases/case/{theirs.pk}/change/", follow=True)
+    assert theirs.reference not in other.content.decode()
+    assert client.get(f"/admin/cases/case/{mine.pk}/change/").status_code == 200
+    providers = client.get("/admin/providers/provider/").content.decode()
+    assert "ISS" in providers and "V4VOIP" not in providers
+    events = client.get("/admin/cases/event/").content.decode()
+    assert f"/admin/cases/event/{theirs.events.get().pk}/" not in events
+    # Read-only for provider staff: no change even to their own rows.
+    assert (
+        client.post(f"/admin/cases/case/{mine.pk}/change/", {"state": "closed"}).status_code == 403
+    )
+
+
+def test_a_role_without_admin_rights_has_no_admin(client: Client, iss: World) -> None:
+    handler = iss.handler
+    handler.is_staff = True
+    handler.save()
+    client.force_login(handler)
+    page = client.get("/admin/cases/case/")
+    assert page.status_code == 403
