@@ -345,3 +345,22 @@ def test_a_code_naming_no_approved_scheme_takes_the_remedy_deadline_of_the_provi
         if p.kind is ObligationKind.ADR_REMEDY
     )
     assert (remedy.rule_id, str(remedy.duration)) == ("ADR.CISAS.REMEDY", "20 working days")
+
+
+def test_automatic_compensation_rates_apply_by_the_date_of_the_event() -> None:
+    from amends.domain.regulation import automatic_compensation_rates
+
+    april_2026 = automatic_compensation_rates(date(2026, 4, 1))
+    assert april_2026 is not None
+    assert (april_2026.value.delayed_repair_per_day, april_2026.value.missed_appointment) == (
+        1034,
+        3231,
+    )
+    march_2026 = automatic_compensation_rates(date(2026, 3, 31))
+    assert march_2026 is not None and march_2026.value.delayed_repair_per_day == 998
+    first = automatic_compensation_rates(date(2019, 4, 1))
+    assert first is not None and first.value.delayed_start_per_day == 500
+    # Rates between April 2021 and March 2024 are not held: never guessed.
+    assert automatic_compensation_rates(date(2022, 6, 1)) is None
+    assert automatic_compensation_rates(date(2019, 3, 31)) is None
+    assert april_2026.source.url.startswith("https://www.ofcom.org.uk/")
