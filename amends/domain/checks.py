@@ -20,6 +20,7 @@ CH-003   error    A complaint line on a number that costs callers extra (084, 08
 CH-004   error    The same channel given two different values (same type, overlapping
                   purposes, same audience).
 CH-005   warning  A channel with no value (no number, address or link).
+CH-006   warning  A complaint number that is not a valid UK number.
 ADR-001  error    The ADR point is later than the law allows on the date, or not stated.
 ADR-002  warning  The ADR point meets the law on the date, but a known rule change makes it
                   late (the 8-week code checked before 8 April 2026).
@@ -35,13 +36,36 @@ ADR-009  warning  The code does not give the 12 months from the ADR letter.
 ADR-010  warning  The code does not promise the ADR letter without being asked.
 RES-001  warning  A resolution target or escalation review may end after the ADR point.
 PRM-001  warning  A promise with no time limit (no clock can be kept for it).
+PRM-002  error    A first-contact promise (acknowledge, introduce the handler, first response,
+                  agree updates) or the update cadence may end after the ADR point.
+PRM-003  warning  A first-contact promise may end after the resolution target.
+PRM-004  warning  Two resolution targets for the same cases disagree.
+TXT-001  error    Published text says ADR costs the customer something.
+TXT-002  error    Published text gives a time limit for going to ADR other than 12 months.
+TXT-003  error    Published text gives an ADR point later than the law allows.
+TXT-004  error    Published text names an ADR scheme other than the code's own.
+TXT-005  warning  Published text uses a former name of the code's scheme.
+SCP-001  warning  The code does not say which customers it serves.
 CLO-001  warning  The code does not say a complaint closes only when the customer agrees.
 ESC-001  warning  The code has no escalation route.
+ESC-002  warning  An escalation role's title is cut off in the source (``truncated = true``).
 ACC-001  warning  The code says nothing on accessibility or alternative formats.
 ======== ======== ========================================================================
 
 The source of each finding is the regulation rule the check applies (``CheckRule.law``, a
 rule id of :mod:`amends.domain.regulation`), in force on the date checked.
+
+The date checked is the later of ``on`` and the code's own effective date: a code cannot be
+published for a date the law has already moved past, and the rules that apply to it are at
+least those in force when it takes effect (later rule changes give ADR-002 warnings).
+
+Severity follows scope: each rule records whom it protects (``Rule.protects``). An error under
+a rule that protects none of the customers the code serves (CCR reg. 41 protects consumers; a
+business-only code) is reported as a warning. A code that does not say whom it serves is read
+as serving consumers (the stricter reading) and gets SCP-001.
+
+Rule ids are part of the interface: a published id keeps its meaning; a new check gets a new
+id.
 
 Severity choices: an error is something the law requires of the published code or that sends
 customers the wrong way (wrong body, wrong number, a line that costs extra, a missing "free");
@@ -59,18 +83,25 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
 from amends.domain.codes import (
     AdrContactType,
     CaseKind,
     Channel,
     ChannelType,
     Code,
+    CustomerType,
     Duration,
     ObligationKind,
+    Promise,
     Purpose,
     iter_promises,
+    published_texts,
 )
 from amends.domain.regulation import (
+    APPROVED_SCHEMES,
     RULES,
     Rule,
     RuleSet,
@@ -81,7 +112,15 @@ from amends.domain.regulation import (
     rules_in_force,
 )
 
-__all__ = ["CHECK_RULES", "CheckRule", "Finding", "Severity", "check_code", "summary"]
+__all__ = [
+    "CHECK_RULES",
+    "CheckRule",
+    "Finding",
+    "Severity",
+    "check_code",
+    "check_date",
+    "summary",
+]
 
 
 class Severity(StrEnum):
@@ -143,6 +182,7 @@ CHECK_RULES: Final[dict[str, CheckRule]] = {
         _r("CH-003", E, "A complaint line costs callers extra", "CCR.41"),
         _r("CH-004", E, "The same channel is given two different values", "C4.CODE.CONTENT"),
         _r("CH-005", W, "A channel has no value", "C4.CODE.CONTENT"),
+        _r("CH-006", W, "A complaint number is not a valid UK number", "C4.CHANNELS"),
         _r("ADR-001", E, "The ADR point is later than the law allows", "C4.ADR.TIME"),
         _r("ADR-002", W, "The ADR point will be later than the law allows", "C4.ADR.TIME"),
         _r("ADR-003", E, "The ADR body is not an approved scheme", "C4.3"),
@@ -155,8 +195,23 @@ CHECK_RULES: Final[dict[str, CheckRule]] = {
         _r("ADR-010", W, "The code does not promise the ADR letter unasked", "C4.ADR.DEADLOCK"),
         _r("RES-001", W, "A target may fall after the ADR point", "C4.ADR.TIME"),
         _r("PRM-001", W, "A promise has no time limit", "C4.CODE.CONTENT"),
+        _r("PRM-002", E, "A first-contact promise may end after the ADR point", "C4.ADR.TIME"),
+        _r(
+            "PRM-003",
+            W,
+            "A first-contact promise may end after the resolution target",
+            "C4.CODE.CONTENT",
+        ),
+        _r("PRM-004", W, "Two resolution targets disagree", "C4.CODE.CONTENT"),
+        _r("TXT-001", E, "Published text says ADR costs the customer", "C4.ADR.FREE"),
+        _r("TXT-002", E, "Published text gives another time limit for ADR", "C4.ADR.WINDOW"),
+        _r("TXT-003", E, "Published text gives a later ADR point than the law", "C4.ADR.TIME"),
+        _r("TXT-004", E, "Published text names another ADR scheme", "C4.3"),
+        _r("TXT-005", W, "Published text uses a former name of the scheme", "C4.3"),
+        _r("SCP-001", W, "The code does not say which customers it serves", "C4.CODE.CONTENT"),
         _r("CLO-001", W, "Closure without the customer's agreement is not ruled out", "C4.CLOSE"),
         _r("ESC-001", W, "No escalation route", "C4.CODE.CONTENT"),
+        _r("ESC-002", W, "An escalation role's title is cut off", "C4.CODE.CONTENT"),
         _r("ACC-001", W, "Nothing on accessibility or other formats", "C4.ACCESS"),
     )
 }
@@ -167,6 +222,11 @@ class _Context:
     code: Code
     on: date
     rules: RuleSet
+
+    @property
+    def served(self) -> frozenset[CustomerType]:
+        """Whom the code serves; a code that does not say is read as serving everyone."""
+        return frozenset(self.code.provider.customers) or frozenset(CustomerType)
 
 
 def _law(rule_id: str, on: date) -> Rule[object]:
@@ -180,9 +240,12 @@ def _finding(
 ) -> Finding:
     check = CHECK_RULES[check_id]
     law = _law(check.law, ctx.on)
+    severity = check.severity
+    if severity is Severity.ERROR and not any(law.protects.covers(c) for c in ctx.served):
+        severity = Severity.WARNING  # the rule protects none of the customers served
     return Finding(
         rule_id=check.id,
-        severity=check.severity,
+        severity=severity,
         path=path,
         message=message,
         law=law.id,
@@ -241,16 +304,23 @@ def _complaint_channels(code: Code) -> tuple[Channel, ...]:
     return code.channels_for(Purpose.COMPLAINTS)
 
 
+def _reachable(channel: Channel) -> bool:
+    """A channel a customer can actually use: it has a number, address or link (an account
+    manager is reached through the account)."""
+    return bool(channel.value) or channel.type is ChannelType.ACCOUNT_MANAGER
+
+
 @_check
 def _channels_present(ctx: _Context) -> Iterator[Finding]:
-    channels = _complaint_channels(ctx.code)
+    channels = [c for c in _complaint_channels(ctx.code) if _reachable(c)]
     if not channels:
         yield _finding(
             ctx,
             "CH-001",
             "channels",
-            'The code gives no way to complain: no channel has the purpose "complaints". '
-            "Customers must be able to complain by phone, by post and by email or online.",
+            "The code gives no way to complain that a customer can use: no channel with the "
+            'purpose "complaints" has a number, address or link. Customers must be able to '
+            "complain by phone, by post and by email or online.",
         )
         return
     families = {
@@ -270,8 +340,9 @@ def _channels_present(ctx: _Context) -> Iterator[Finding]:
             ctx,
             "CH-002",
             "channels",
-            f"Customers cannot complain {words[name]}. Offer a complaint channel {words[name]}, "
-            "so that every customer can use one that suits them.",
+            f"Customers cannot complain {words[name]}: no such complaint channel has a number, "
+            f"address or link. Offer one {words[name]}, so that every customer can use a "
+            "channel that suits them.",
         )
 
 
@@ -286,30 +357,103 @@ def _digits(number: str) -> str:
     return digits
 
 
-def _premium(number: str, prefixes: tuple[str, ...]) -> str | None:
-    digits = _digits(number)
-    for prefix in prefixes:
-        if digits.startswith(prefix):
-            return prefix
-    return None
+#: Relay UK: a textphone user dials 18001, a phone or app user 18002, before the number.
+_RELAY = re.compile(r"^\s*(18001|18002)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    """What a UK number costs a caller, from Ofcom's numbering ranges (``phonenumbers``)."""
+
+    written: str
+    relay: str | None
+    valid: bool
+    extra: bool
+    """It costs callers more than a basic-rate (geographic or mobile) call."""
+    cost: str
+
+    @property
+    def international(self) -> bool:
+        return self.written.strip().startswith("+") or _digits(self.written).startswith("00")
+
+
+def _classify(written: str) -> _Number:
+    relay_match = _RELAY.match(written)
+    relay = relay_match.group(1) if relay_match else None
+    dialled = written[relay_match.end() :] if relay_match else written
+    try:
+        parsed = phonenumbers.parse(dialled, "GB")
+    except phonenumbers.NumberParseException:
+        return _Number(written, relay, False, False, "cannot be dialled as written")
+    valid = phonenumbers.is_valid_number(parsed) and parsed.country_code == 44
+    national = _digits(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    kind = phonenumbers.number_type(parsed)
+    if not valid:
+        return _Number(written, relay, False, False, "is not a valid UK number")
+    if kind == PhoneNumberType.TOLL_FREE:
+        return _Number(written, relay, True, False, "is free to call from UK landlines and mobiles")
+    if national.startswith("084"):
+        cost = (
+            "costs callers a service charge of up to 7p a minute, set by the number's owner, "
+            "on top of their phone company's access charge"
+        )
+        return _Number(written, relay, True, True, cost)
+    if national.startswith("087"):
+        cost = (
+            "costs callers a service charge of up to 13p a minute on top of their phone "
+            "company's access charge"
+        )
+        return _Number(written, relay, True, True, cost)
+    if national.startswith("09") or kind == PhoneNumberType.PREMIUM_RATE:
+        cost = "is a premium-rate number: it can cost callers several pounds a minute"
+        return _Number(written, relay, True, True, cost)
+    if kind == PhoneNumberType.PERSONAL_NUMBER:
+        cost = "is a personal number (070): calls cost far more than a normal call"
+        return _Number(written, relay, True, True, cost)
+    if national.startswith("055"):
+        cost = "is a corporate number (055): calls cost more than a normal call"
+        return _Number(written, relay, True, True, cost)
+    if kind == PhoneNumberType.MOBILE:
+        return _Number(written, relay, True, False, "costs the same as a call to a mobile")
+    return _Number(
+        written,
+        relay,
+        True,
+        False,
+        "costs the same as a call to a normal 01, 02 or 03 number (included in most plans)",
+    )
+
+
+def _via(number: _Number) -> str:
+    return f" (through Relay UK, {number.relay})" if number.relay else ""
 
 
 @_check
 def _premium_lines(ctx: _Context) -> Iterator[Finding]:
-    prefixes = ctx.rules.basic_rate.value
     for channel in _complaint_channels(ctx.code):
         if not channel.type.is_dialled or not channel.value:
             continue
-        prefix = _premium(channel.value, prefixes)
-        if prefix is None:
-            continue
+        number = _classify(channel.value)
         kind = channel.type.label.lower()
+        if not number.valid:
+            yield _finding(
+                ctx,
+                "CH-006",
+                f"{channel.path}.value",
+                f"The complaint {kind} number {channel.value} {number.cost}, so customers may "
+                "not be able to reach you on it. Check the number.",
+                channel.value,
+            )
+            continue
+        if not number.extra:
+            continue
         yield _finding(
             ctx,
             "CH-003",
             f"{channel.path}.value",
-            f"The complaint {kind} number {channel.value} starts {prefix}, which costs callers "
-            "more than a basic-rate call. Use a number starting 01, 02, 03 or 080 instead.",
+            f"The complaint {kind} number {channel.value}{_via(number)} {number.cost}. "
+            "Customers must be able to complain for no more than a basic-rate call: use a "
+            "number starting 01, 02, 03 or 080 instead.",
             channel.value,
         )
 
@@ -342,6 +486,10 @@ def _same_channel_twice(ctx: _Context) -> Iterator[Finding]:
                 later.type, later.value
             ):
                 continue
+            if earlier.type.is_dialled and (
+                _classify(earlier.value).international != _classify(later.value).international
+            ):
+                continue  # a line for callers abroad beside the UK one
             purposes = " and ".join(sorted(p.value.replace("_", " ") for p in shared))
             kind = later.type.label.lower()
             yield _finding(
@@ -535,10 +683,9 @@ def _same_contact(kind: AdrContactType, given: str, known: str) -> bool:
 
 @_check
 def _adr_statements(ctx: _Context) -> Iterator[Finding]:
+    # A code with no [adr] section at all states none of these: each is named.
     adr = ctx.code.adr
-    if adr is None:
-        return
-    if not adr.states_free:
+    if adr is None or not adr.states_free:
         yield _finding(
             ctx,
             "ADR-007",
@@ -546,7 +693,7 @@ def _adr_statements(ctx: _Context) -> Iterator[Finding]:
             "The code does not say that ADR is free for the customer. Say so: Ofcom fined EE "
             "partly because its code did not.",
         )
-    if not adr.deadlock_route:
+    if adr is None or not adr.deadlock_route:
         yield _finding(
             ctx,
             "ADR-008",
@@ -554,7 +701,7 @@ def _adr_statements(ctx: _Context) -> Iterator[Finding]:
             "The code does not say that customers can go to ADR as soon as we tell them we "
             "cannot resolve the complaint (deadlock), without waiting for the time limit.",
         )
-    if not adr.states_time_limit:
+    if adr is None or not adr.states_time_limit:
         months = ctx.rules.adr_window_months.value
         yield _finding(
             ctx,
@@ -563,7 +710,7 @@ def _adr_statements(ctx: _Context) -> Iterator[Finding]:
             f"The code does not say that customers have {months} months from the ADR letter "
             "to take the complaint to ADR.",
         )
-    if not adr.letter_unasked:
+    if adr is None or not adr.letter_unasked:
         yield _finding(
             ctx,
             "ADR-010",
@@ -623,6 +770,261 @@ def _untimed_promises(ctx: _Context) -> Iterator[Finding]:
         )
 
 
+def _adr_point_for(ctx: _Context) -> Duration:
+    """The point a customer can go to ADR: the law's, or the code's own when stricter."""
+    code = ctx.code
+    law = ctx.rules.adr_letter_after.value
+    stated = code.adr.after if code.adr else None
+    if stated is not None and stated.at_most(law, code.hours_per_day) is True:
+        return stated
+    return law
+
+
+_FIRST_CONTACT: Final = (
+    ObligationKind.ACKNOWLEDGE,
+    ObligationKind.INTRODUCE_HANDLER,
+    ObligationKind.FIRST_RESPONSE,
+    ObligationKind.AGREE_UPDATES,
+)
+_PROMISE_WORDS: Final = {
+    ObligationKind.ACKNOWLEDGE: "acknowledgement",
+    ObligationKind.INTRODUCE_HANDLER: "handler's introduction",
+    ObligationKind.FIRST_RESPONSE: "first response",
+    ObligationKind.AGREE_UPDATES: "agreement on updates",
+    ObligationKind.UPDATE: "update cadence",
+}
+
+
+def _resolution_targets(promises: tuple[Promise, ...]) -> list[Promise]:
+    return [p for p in promises if p.kind is ObligationKind.RESOLVE and p.within is not None]
+
+
+@_check
+def _promise_sense(ctx: _Context) -> Iterator[Finding]:
+    """Every promise with a time makes sense beside the ADR point and the others."""
+    code = ctx.code
+    hours = code.hours_per_day
+    point = _adr_point_for(ctx)
+    complaint = code.case_kind(CaseKind.COMPLAINT)
+    if complaint is not None:
+        for promise in complaint.promises:
+            timed = promise.kind in _FIRST_CONTACT or promise.kind is ObligationKind.UPDATE
+            if not timed or promise.duration is None:
+                continue
+            if promise.duration.at_most(point, hours) is True:
+                continue
+            what = _PROMISE_WORDS[promise.kind]
+            field = "every" if promise.every is not None else "within"
+            yield _finding(
+                ctx,
+                "PRM-002",
+                f"{promise.path}.{field}",
+                f"The {what} of {promise.duration} may come after the ADR point ({point} after "
+                "the complaint is first received), when the customer can already take the "
+                "complaint to ADR. No customer should wait that long for it: shorten it.",
+                promise.duration,
+            )
+    for spec in code.case_kinds:
+        targets = _resolution_targets(spec.promises)
+        for promise in spec.promises:
+            if promise.kind not in _FIRST_CONTACT or promise.within is None:
+                continue
+            for target in targets:
+                assert target.within is not None
+                if not _same_cases(promise, target):
+                    continue
+                if promise.within.at_most(target.within, hours) is True:
+                    continue
+                what = _PROMISE_WORDS[promise.kind]
+                yield _finding(
+                    ctx,
+                    "PRM-003",
+                    f"{promise.path}.within",
+                    f"The {what} of {promise.within} may come after the resolution target of "
+                    f"{target.within} ({target.path}): a customer could have the answer "
+                    f"before the {what}. Make it sooner.",
+                    promise.within,
+                )
+                break
+        for index, later in enumerate(targets):
+            for earlier in targets[:index]:
+                assert earlier.within is not None and later.within is not None
+                if not _same_cases(earlier, later) or earlier.within == later.within:
+                    continue
+                yield _finding(
+                    ctx,
+                    "PRM-004",
+                    f"{later.path}.within",
+                    f"The code promises to resolve the same {spec.label.lower()}s within "
+                    f"{earlier.within} ({earlier.path}) and within {later.within}. Amends keeps "
+                    "the stricter; say one target, or say when each applies.",
+                    later.within,
+                )
+
+
+def _same_cases(one: Promise, other: Promise) -> bool:
+    """Two promises that can apply to the same case (neither's conditions exclude the
+    other's)."""
+    a, b = one.condition, other.condition
+    if a.channels is not None and b.channels is not None and not (a.channels & b.channels):
+        return False
+    return not (
+        a.support_contract is not None
+        and b.support_contract is not None
+        and a.support_contract != b.support_contract
+    )
+
+
+# --------------------------------------------------------------------------- published text
+#
+# Free text is published word for word, so it is read (a small, explainable rule set, one
+# sentence at a time) for the facts the rules govern, in sentences about ADR: a charge for
+# it, a time limit other than 12 months, a later ADR point than the law's, another scheme's
+# name or a former one.
+
+_NUMBER_WORDS: Final = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_COUNT: Final = r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")"
+_ADR_WORDS: Final = re.compile(
+    r"\b(ADR|alternative dispute resolution|ombudsman|dispute resolution|CISAS|"
+    r"adjudication|deadlock letter|the scheme)\b",
+    re.IGNORECASE,
+)
+#: Phrases that say ADR is free, removed before looking for a charge.
+_FREE: Final = re.compile(
+    r"\b(free of charge|free to you|free for you|free to the customer|at no (extra )?cost|"
+    r"no (extra )?(charge|cost|fee)s?|without (any )?(charge|cost|fee)s?|"
+    r"(does|will|would) not (cost|charge)|(doesn't|won't|don't) (cost|charge)|"
+    r"costs? (you )?nothing)\b",
+    re.IGNORECASE,
+)
+_CHARGE: Final = re.compile(
+    r"\b(fees?|charges?|charged|chargeable|payable|costs? (you|the customer)|"
+    r"you (will |must |may |would )?(have to |need to )?pay)\b",
+    re.IGNORECASE,
+)
+_MONTHS: Final = re.compile(_COUNT + r"[- ]months?\b", re.IGNORECASE)
+_WEEKS: Final = re.compile(_COUNT + r"[- ](weeks?|days?)\b", re.IGNORECASE)
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word.lower()]
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"(?<=[.!?])\s+|\n+", text) if part.strip()]
+
+
+def _names(sentence: str, names: Iterable[str]) -> str | None:
+    for name in names:
+        if re.search(rf"\b{re.escape(name)}\b", sentence, re.IGNORECASE):
+            return name
+    return None
+
+
+def _text_findings(ctx: _Context, path: str, sentence: str) -> Iterator[Finding]:
+    code = ctx.code
+    law = ctx.rules.adr_letter_after
+    months = ctx.rules.adr_window_months.value
+    if _CHARGE.search(_FREE.sub(" ", sentence)):
+        yield _finding(
+            ctx,
+            "TXT-001",
+            path,
+            f'The published text says "{sentence}", which reads as ADR costing the customer '
+            "something. ADR is free to customers: say so, and nothing that contradicts it.",
+            sentence,
+        )
+    for match in _MONTHS.finditer(sentence):
+        if _count(match.group(1)) != months:
+            yield _finding(
+                ctx,
+                "TXT-002",
+                path,
+                f'The published text says "{match.group(0)}" about going to ADR; customers '
+                f"have {months} months from the ADR letter. Say {months} months, so that the "
+                "code does not contradict itself.",
+                match.group(0),
+            )
+    for match in _WEEKS.finditer(sentence):
+        unit = "weeks" if match.group(2).lower().startswith("week") else "days"
+        stated = Duration.parse(f"{_count(match.group(1))} {unit}")
+        if stated.at_most(law.value, code.hours_per_day) is True:
+            continue
+        yield _finding(
+            ctx,
+            "TXT-003",
+            path,
+            f'The published text says "{match.group(0)}" about going to ADR; since '
+            f"{law.effective_from.isoformat()} the law gives customers the ADR letter after "
+            f"{law.value}. Change the text.",
+            match.group(0),
+        )
+    own = identify_adr_body(code.adr.scheme).scheme if code.adr and code.adr.scheme else None
+    if own is None:
+        return
+    for scheme in APPROVED_SCHEMES:
+        if scheme.id != own.id:
+            named = _names(sentence, (*scheme.aliases, *scheme.former_names))
+            if named is not None:
+                yield _finding(
+                    ctx,
+                    "TXT-004",
+                    path,
+                    f'The published text names "{named}", but the code\'s ADR scheme is '
+                    f"{own.in_sentence}. Send customers to the one scheme you belong to.",
+                    named,
+                )
+            continue
+        former = _names(sentence, scheme.former_names)
+        current = _names(sentence, [a for a in scheme.aliases if a not in scheme.former_names])
+        if former is not None and current is None:
+            yield _finding(
+                ctx,
+                "TXT-005",
+                path,
+                f'The published text calls the scheme "{former}", a former name: it is now '
+                f"{scheme.in_sentence}.",
+                former,
+            )
+
+
+@_check
+def _published_text(ctx: _Context) -> Iterator[Finding]:
+    for path, text in published_texts(ctx.code):
+        for sentence in _sentences(text):
+            if path.startswith("adr.") or _ADR_WORDS.search(sentence):
+                yield from _text_findings(ctx, path, sentence)
+
+
+# --------------------------------------------------------------------------- scope
+
+
+@_check
+def _scope(ctx: _Context) -> Iterator[Finding]:
+    if not ctx.code.provider.customers:
+        yield _finding(
+            ctx,
+            "SCP-001",
+            "provider.customers",
+            "The code does not say which customers it serves (home customers, small "
+            "businesses, ...). Say so; until then Amends reads it as serving consumers, the "
+            "strictest reading.",
+        )
+
+
 @_check
 def _closure(ctx: _Context) -> Iterator[Finding]:
     if not ctx.code.closure.requires_customer_confirmation:
@@ -645,6 +1047,16 @@ def _escalation(ctx: _Context) -> Iterator[Finding]:
             "The code gives no escalation route: say who reviews a complaint when the customer "
             "is not satisfied, and how to ask.",
         )
+    for level in ctx.code.escalation:
+        if level.truncated:
+            yield _finding(
+                ctx,
+                "ESC-002",
+                f"{level.path}.role",
+                f'The role "{level.role}" is cut off in the code\'s text. Give its full title, '
+                "so that customers know who reviews their complaint.",
+                level.role,
+            )
 
 
 @_check
@@ -665,8 +1077,16 @@ def _accessibility(ctx: _Context) -> Iterator[Finding]:
 _ORDER: Final = {rule_id: index for index, rule_id in enumerate(CHECK_RULES)}
 
 
+def check_date(code: Code, on: date) -> date:
+    """The date whose rules apply: ``on``, or the code's effective date when that is later."""
+    effective = code.meta.effective_from
+    return max(on, effective) if effective is not None else on
+
+
 def check_code(code: Code, *, on: date) -> tuple[Finding, ...]:
-    """Every finding for ``code`` under the rules in force on ``on``: errors first."""
+    """Every finding for ``code`` under the rules in force on ``on`` (or on the code's own
+    effective date, when later): errors first."""
+    on = check_date(code, on)
     ctx = _Context(code=code, on=on, rules=rules_in_force(on))
     findings = [finding for check in _CHECKS for finding in check(ctx)]
     findings.sort(key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.rule_id]))

@@ -60,6 +60,7 @@ from amends.domain.codes import (
     CaseFacts,
     CaseKind,
     Code,
+    CustomerType,
     Duration,
     ObligationKind,
     Promise,
@@ -77,6 +78,7 @@ __all__ = [
     "NotAScheme",
     "Origin",
     "PromiseInForce",
+    "Protects",
     "Rule",
     "RuleSet",
     "SchemeContact",
@@ -106,6 +108,23 @@ class Source:
         return f"{self.citation} <{self.url}>"
 
 
+class Protects(StrEnum):
+    """Whom a rule protects: a check of a code that serves none of them is a warning, not an
+    error (a rule that protects consumers binds a business-only code only as good practice)."""
+
+    #: Individuals acting outside their trade (the Consumer Contracts Regulations 2013).
+    CONSUMERS = "consumers"
+    #: Domestic and small business customers: General Condition C4 and the Approved Complaints
+    #: Code protect "domestic and small business customers" (a business of ten or fewer
+    #: working individuals; not-for-profit bodies of that size too).
+    DOMESTIC_AND_SMALL_BUSINESS = "domestic_and_small_business"
+
+    def covers(self, customer: CustomerType) -> bool:
+        if self is Protects.CONSUMERS:
+            return customer is CustomerType.DOMESTIC
+        return customer is not CustomerType.OTHER_BUSINESS
+
+
 @dataclass(frozen=True, slots=True)
 class Rule(Generic[T]):
     id: str
@@ -114,6 +133,7 @@ class Rule(Generic[T]):
     effective_from: date
     effective_to: date | None
     source: Source
+    protects: Protects = Protects.DOMESTIC_AND_SMALL_BUSINESS
 
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
@@ -121,7 +141,7 @@ class Rule(Generic[T]):
 
 # --------------------------------------------------------------------------- sources
 
-_OFCOM_CODES = "https://ofcom.org.uk/phones-and-broadband/coverage-and-speeds/codes-of-practice"
+_OFCOM_CODES = "https://www.ofcom.org.uk/phones-and-broadband/coverage-and-speeds/codes-of-practice"
 _OS_LETTERS = (
     "https://partners.ombudsman-services.org/resources/guidance-notes/"
     "eight-week-and-deadlock-letters-communications"
@@ -131,8 +151,8 @@ _OFCOM_2025 = (
     "+customers+under+new+ofcom+rules+09072025101500?open"
 )
 _ADR_REVIEW = (
-    "https://ofco01mstr8c35fprod.dxcloud.episerver.net/phones-and-broadband/service-quality/"
-    "review-of-adr-in-the-telecoms-sector2?language=en"
+    "https://www.ofcom.org.uk/phones-and-broadband/service-quality/"
+    "review-of-adr-in-the-telecoms-sector2"
 )
 _EE_FINE = "https://www.preiskel.com/ofcom-fines-ee/"
 _CO_EXPECT = "https://www.commsombudsman.org/what-to-expect"
@@ -304,10 +324,12 @@ BASIC_RATE: Final[Rule[tuple[str, ...]]] = Rule(
     effective_to=None,
     source=Source(
         "Consumer Contracts (Information, Cancellation and Additional Charges) Regulations "
-        "2013, regulation 41, and the government's guidance on basic-rate numbers",
+        "2013, regulation 41 (contracts with consumers), and the government's guidance on "
+        "basic-rate numbers",
         _CCR_41,
         "S",
     ),
+    protects=Protects.CONSUMERS,
 )
 OUTCOME_SIGNPOST: Final[Rule[bool]] = Rule(
     id="DMCC.308",

@@ -51,7 +51,9 @@ Top level ``format = 1`` (the version of this format; a file without it is rejec
     confirmation email"); ``check`` warns that no clock can be kept for it.
 ``[[escalation]]``
     The ladder, lowest first: ``role``, ``trigger`` (when a customer reaches it),
-    ``review_within`` (the review's target, counted from the escalation), ``detail``.
+    ``review_within`` (the review's target, counted from the escalation), ``detail``, and
+    ``truncated = true`` when the source's role title is cut off (kept as written; ``check``
+    flags it rather than Amends guessing a title).
 ``[closure]``
     ``requires_customer_confirmation`` (closes only when the customer confirms it is
     resolved), ``reopening`` (a complaint can be re-opened), ``detail``.
@@ -140,6 +142,7 @@ from amends.domain.codes.model import (
 )
 from amends.domain.codes.model import format_clock as format_clock
 from amends.domain.codes.model import iter_promises as iter_promises
+from amends.domain.codes.model import published_texts as published_texts
 from amends.domain.codes.schema import FORMAT_VERSION as FORMAT_VERSION
 from amends.domain.codes.schema import CodeFile as CodeFile
 from amends.domain.codes.vocabulary import PROMISE_KINDS as PROMISE_KINDS

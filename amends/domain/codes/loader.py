@@ -247,6 +247,7 @@ def _build(model: CodeFile, filename: str) -> Code:
                 review_within=_duration(level.review_within),
                 detail=level.detail,
                 path=f"escalation[{index}]",
+                truncated=level.truncated,
             )
             for index, level in enumerate(model.escalation)
         ),

@@ -44,6 +44,7 @@ __all__ = [
     "Provider",
     "format_clock",
     "iter_promises",
+    "published_texts",
 ]
 
 
@@ -236,6 +237,8 @@ class EscalationLevel:
     review_within: Duration | None
     detail: str | None
     path: str
+    #: The source text of the role is cut off (kept as written, flagged by ``check``).
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,3 +333,29 @@ def iter_promises(code: Code) -> Iterable[tuple[CaseKindSpec, Promise]]:
     for spec in code.case_kinds:
         for promise in spec.promises:
             yield spec, promise
+
+
+def published_texts(code: Code) -> tuple[tuple[str, str], ...]:
+    """Every free text of the code that is published word for word, with its path: what
+    ``check`` reads for the facts the rules govern, and what the published code must show."""
+    texts: list[tuple[str, str | None]] = []
+    for channel in code.channels:
+        texts.append((f"{channel.path}.notes", channel.notes))
+    for index, item in enumerate(code.intake.collect):
+        texts.append((f"intake.collect[{index}].label", item.label))
+    for index, sentence in enumerate(code.intake.identity_checks):
+        texts.append((f"intake.identity_checks[{index}]", sentence))
+    for spec in code.case_kinds:
+        texts.append((f"{spec.path}.description", spec.description))
+        for promise in spec.promises:
+            texts.append((f"{promise.path}.detail", promise.detail))
+    for level in code.escalation:
+        texts.append((f"{level.path}.trigger", level.trigger))
+        texts.append((f"{level.path}.detail", level.detail))
+    texts.append(("closure.detail", code.closure.detail))
+    if code.adr is not None:
+        texts.append(("adr.detail", code.adr.detail))
+    texts.append(("compensation.detail", code.compensation.detail))
+    texts.append(("accessibility.statement", code.accessibility.statement))
+    texts.append(("comments.detail", code.comments.detail))
+    return tuple((path, text) for path, text in texts if text)

@@ -187,7 +187,7 @@ class ProviderSection(_Model):
     company_number: Text | None = None
     website: Text | None = None
     address: list[Text] = []
-    customers: list[CustomerType] = [CustomerType.DOMESTIC, CustomerType.SMALL_BUSINESS]
+    customers: list[CustomerType] = []
 
 
 class HoursSection(_Model):
@@ -309,6 +309,7 @@ class EscalationSection(_Model):
     trigger: Text | None = None
     review_within: DurationText | None = None
     detail: Text | None = None
+    truncated: StrictBool = False
 
 
 class ClosureSection(_Model):
