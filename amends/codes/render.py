@@ -14,23 +14,39 @@ three views of that one document, so they cannot say different things.
 * Text: the same document wrapped at 72 columns.
 
 Timings are the *promises in force* (:func:`amends.domain.regulation.promises_in_force`) for a
-complaint first received on the render date: the published code says what Amends' clocks will
-do. For a compliant code that is what the file says. For the ADR point of a code that is late
+complaint first received on the render date: the published code says what the case clocks
+will do. For a compliant code that is what the file says. For the ADR point of a code that is late
 (V4VoIP's 8 weeks, rendered with ``--draft``) it is the law's 6 weeks, and the draft's error
 list explains the difference: a draft shows what will happen, not the file's mistake.
 
 The ADR section takes the scheme's name and contact details from the registry
 (:data:`amends.domain.regulation.APPROVED_SCHEMES`), never from the file, and always says that
 ADR is free and that the customer has 12 months from the ADR letter. When the file names no
-approved scheme (ISS names Ofcom), a draft says so in place of the details.
+approved scheme (ISS names Ofcom), a draft says so in place of the details. Only contact
+details the registry marks verified (evidence ``"V"``) are published; one it holds from a
+secondary source (``"S"``) or unverified (``"U"``) is left out and named to the provider
+instead (:func:`withheld_notices`: the DRAFT listing and ``amends code render``'s stderr),
+also when the provider's own file gives the same value.
+
+The customer reads the provider speaking: the output never names the software that produced
+it. Every free-text field the format accepts (details, notes, descriptions, the accessibility
+statement, a channel's audience) appears in all three formats; a part the provider left empty
+is left out or said in a complete sentence, never printed as a fragment ("2. Director."). A
+channel without a value is left out of the published code and named to the provider.
 
 A draft (``draft=True``) is marked DRAFT on every page (a running mark and a watermark in the
-PDF, a banner on screen and in text) and lists the check's errors and warnings first.
+PDF, a banner on screen and in text) and lists the check's errors and warnings first, then
+what is not published and why.
+
+Print layout: a heading is never the last line of a page (``break-after: avoid``, and a
+heading is kept with its first paragraph), and the closing colophon is kept with the end of the
+last section, so that no page holds only the running header and footer.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +55,7 @@ from typing import Literal
 
 from amends.domain.checks import Finding, Severity
 from amends.domain.codes import (
+    AdrContactType,
     AltFormat,
     CaseKind,
     CaseKindSpec,
@@ -47,6 +64,7 @@ from amends.domain.codes import (
     Code,
     CompensationApproach,
     CustomerType,
+    EscalationLevel,
     ObligationKind,
     PaymentMethod,
     Promise,
@@ -55,6 +73,7 @@ from amends.domain.codes import (
 )
 from amends.domain.regulation import (
     AdrScheme,
+    SchemeContact,
     identify_adr_body,
     promises_in_force,
     rules_in_force,
@@ -69,6 +88,8 @@ __all__ = [
     "render_html",
     "render_pdf",
     "render_text",
+    "version_label",
+    "withheld_notices",
 ]
 
 Format = Literal["html", "pdf", "text"]
@@ -105,6 +126,15 @@ class Section:
     blocks: tuple[Block, ...]
     subsections: tuple[Section, ...] = ()
 
+    @property
+    def lead(self) -> tuple[Block, ...]:
+        """The first paragraph, printed with the heading so that the two stay on one page."""
+        return self.blocks[:1] if self.blocks and self.blocks[0].kind == "para" else ()
+
+    @property
+    def rest(self) -> tuple[Block, ...]:
+        return self.blocks[len(self.lead) :]
+
 
 @dataclass(frozen=True)
 class DraftNote:
@@ -125,6 +155,8 @@ class Document:
     on: date
     draft: bool = False
     notes: tuple[DraftNote, ...] = field(default_factory=tuple)
+    withheld: tuple[str, ...] = ()
+    """What the published code leaves out and why, for the provider (drafts list it)."""
 
     @property
     def errors(self) -> tuple[DraftNote, ...]:
@@ -136,7 +168,8 @@ class Document:
 
     @property
     def running_title(self) -> str:
-        return f"{self.provider}: complaints code · {self.version_line}"
+        title = f"{self.provider}: complaints code"
+        return f"{title} · {self.version_line}" if self.version_line else title
 
 
 def _para(text: str) -> Block:
@@ -158,20 +191,47 @@ def _long_date(day: date) -> str:
 
 
 def _sentence(text: str) -> str:
-    text = text.strip()
+    text = _capital(text.strip())
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _one_line(value: str) -> str:
+    return ", ".join(value.split("\n"))
+
+
+# "Vsn 1.3", "v2", "Version 4", "Ver. 2.1": the words a provider puts before the number.
+_VERSION_WORD = re.compile(r"(?:version|vers|ver|vsn|vn|v)\b\.?[\s:#-]*|v(?=\d)", re.IGNORECASE)
+
+
+def version_label(version: str) -> str:
+    """'Version 1.3' for "Vsn 1.3", "v1.3", "Version 1.3" or "1.3"; other text as written.
+
+    The provider's version string often carries its own word for "version"; the published
+    code says "Version" once, whatever the file wrote ("Issue 7" stays "Issue 7").
+    """
+    rest = version.strip()
+    while (match := _VERSION_WORD.match(rest)) and match.end():
+        rest = rest[match.end() :]
+    return f"Version {rest}" if re.fullmatch(r"\d[\w.\-/]*", rest) else version.strip()
+
+
+def _published(channel: Channel) -> bool:
+    """A channel the customer can use: one with a value (an account manager needs none)."""
+    return bool(channel.value) or channel.type is ChannelType.ACCOUNT_MANAGER
 
 
 def _channel_contact(channel: Channel) -> Contact:
     label = channel.type.label
-    if channel.label and channel.type is not ChannelType.ACCOUNT_MANAGER:
+    if channel.label and channel.label.casefold() != label.casefold():
         label = f"{label} ({channel.label})"
     if channel.type is ChannelType.ACCOUNT_MANAGER:
-        lines: tuple[str, ...] = ("Contact your account manager directly.",)
-    elif channel.value:
-        lines = channel.lines
+        lines: tuple[str, ...] = ("Contact your account manager directly.", *channel.lines)
     else:
-        lines = ("(not given in this code)",)
+        lines = channel.lines
     href = None
     if channel.value:
         if channel.type in (ChannelType.PHONE, ChannelType.TEXTPHONE):
@@ -183,11 +243,18 @@ def _channel_contact(channel: Channel) -> Contact:
     hours = None
     if channel.hours is not None:
         hours = f"Open {channel.hours.describe()}."
-    return Contact(label=label, lines=lines, href=href, hours=hours, note=channel.notes)
+    notes = []
+    if channel.audience:
+        audience = channel.audience
+        notes.append(_sentence(f"For {audience}" if audience[:1].islower() else audience))
+    if channel.notes:
+        notes.append(_sentence(channel.notes))
+    return Contact(label=label, lines=lines, href=href, hours=hours, note=" ".join(notes) or None)
 
 
-def _contacts(channels: Iterable[Channel]) -> Block:
-    return Block("contacts", contacts=tuple(_channel_contact(c) for c in channels))
+def _contacts(channels: Iterable[Channel]) -> Block | None:
+    contacts = tuple(_channel_contact(c) for c in channels if _published(c))
+    return Block("contacts", contacts=contacts) if contacts else None
 
 
 _PROMISE_ORDER = {
@@ -275,23 +342,35 @@ def _customers(code: Code) -> str:
 
 def _about(code: Code) -> Section:
     provider = code.provider
+    applies = f" It applies to our {_customers(code)}." if code.provider.customers else ""
     blocks = [
         _para(
             f"This code explains how to complain to {provider.display_name}, what we will do "
             "and by when, and how to take your complaint to an independent scheme if we "
-            "cannot resolve it. It applies to our " + _customers(code) + "."
+            "cannot resolve it." + applies
         ),
         _para("This code is free. You can ask us for a copy at any time."),
     ]
-    if code.meta.version or code.meta.effective_from:
-        parts = []
-        if code.meta.version:
-            parts.append(f"This is version {code.meta.version} of our code")
-        else:
-            parts.append("This code")
-        if code.meta.effective_from:
-            parts.append(f"in force from {_long_date(code.meta.effective_from)}")
-        blocks.append(_para(", ".join(parts) + "."))
+    version = version_label(code.meta.version) if code.meta.version else None
+    since = _long_date(code.meta.effective_from) if code.meta.effective_from else None
+    if version is not None and version.startswith("Version "):
+        number = version.removeprefix("Version ")
+        blocks.append(
+            _para(
+                f"This is version {number} of our code"
+                + (f", in force from {since}." if since else ".")
+            )
+        )
+    elif version is not None:
+        blocks.append(
+            _para(
+                f"This version of our code, “{version}”, is in force from {since}."
+                if since
+                else f"This version of our code is “{version}”."
+            )
+        )
+    elif since:
+        blocks.append(_para(f"This code is in force from {since}."))
     blocks.append(_para(_working_time_note(code)))
     return Section("about", "About this code", tuple(blocks))
 
@@ -301,13 +380,23 @@ def _how_to_complain(code: Code) -> Section:
     blocks: list[Block] = []
     if spec is not None and spec.description:
         blocks.append(_para(_sentence(spec.description)))
-    blocks.append(
-        _para(
-            "You can complain in any of the ways below. However you contact us, your complaint "
-            "is handled the same way, and our time limits start when we first receive it."
+    contacts = _contacts(code.channels_for(Purpose.COMPLAINTS))
+    if contacts is not None:
+        blocks.append(
+            _para(
+                "You can complain in any of the ways below. However you contact us, your "
+                "complaint is handled the same way, and our time limits start when we first "
+                "receive it."
+            )
         )
-    )
-    blocks.append(_contacts(code.channels_for(Purpose.COMPLAINTS)))
+        blocks.append(contacts)
+    else:
+        blocks.append(
+            _para(
+                "However you contact us, your complaint is handled the same way, and our time "
+                "limits start when we first receive it."
+            )
+        )
     subsections: list[Section] = []
     if code.intake.collect:
         subsections.append(
@@ -355,19 +444,57 @@ def _what_happens(code: Code) -> Section | None:
     )
 
 
+# A trigger is "when a customer reaches" a level. Providers write it either as a whole sentence
+# ("If you are not satisfied, you can ask for it to be escalated.") or as a bare condition
+# ("If you are still not happy after the review."), which alone is not a sentence: a bare
+# condition opens the sentence that names the level.
+_CONDITION = re.compile(r"(?:if|when|once|where|after|should|unless)\b", re.IGNORECASE)
+_MAIN_CLAUSE = re.compile(
+    r"\b(?:can|could|will|would|may|might|must|should|shall|ask|asks|please|contact|call|"
+    r"write|tell|speak|email|goes|go|passes|refer|escalate)\b",
+    re.IGNORECASE,
+)
+
+
+def _bare_condition(text: str) -> bool:
+    clause = text.strip().rstrip(".!?")
+    if not _CONDITION.match(clause):
+        return False
+    tail = clause.rsplit(",", 1)[1] if "," in clause else clause
+    return not _MAIN_CLAUSE.search(tail)
+
+
+def _our(role: str) -> str:
+    return role if re.match(r"(?:the|our|a|an|your)\s", role, re.IGNORECASE) else f"our {role}"
+
+
+def _escalation_item(level: EscalationLevel, first: bool) -> str:
+    role = _our(level.role)
+    if level.trigger and _bare_condition(level.trigger):
+        clause = _capital(level.trigger.strip().rstrip(".!?"))
+        opening = f"{clause}, you can ask for your complaint to go to {role}."
+    elif level.trigger and level.role.casefold() in level.trigger.casefold():
+        opening = _sentence(level.trigger)  # it names the level already
+    elif level.trigger:
+        opening = f"{_sentence(level.trigger)} Your complaint then goes to {role}."
+    elif first:
+        opening = f"You can ask for your complaint to go to {role}."
+    else:
+        opening = f"If you are still not satisfied, you can ask for it to go to {role}."
+    parts = [opening]
+    if level.review_within:
+        parts.append(f"They will review your complaint within {level.review_within}.")
+    if level.detail:
+        parts.append(_sentence(level.detail))
+    return " ".join(parts)
+
+
 def _escalation(code: Code) -> Section | None:
     if not code.escalation:
         return None
-    items = []
-    for level in code.escalation:
-        parts = [f"{level.role}."]
-        if level.trigger:
-            parts.append(_sentence(level.trigger))
-        if level.review_within:
-            parts.append(f"They will review your complaint within {level.review_within}.")
-        if level.detail:
-            parts.append(_sentence(level.detail))
-        items.append(" ".join(parts))
+    items = [
+        _escalation_item(level, first=index == 0) for index, level in enumerate(code.escalation)
+    ]
     return Section(
         "escalation",
         "If you are not happy with how we are handling your complaint",
@@ -384,9 +511,14 @@ def _escalation(code: Code) -> Section | None:
     )
 
 
-def _scheme_contacts(scheme: AdrScheme) -> Block:
+def _verified(scheme: AdrScheme) -> tuple[SchemeContact, ...]:
+    """The scheme's contact details that may be published: those checked at the source."""
+    return tuple(contact for contact in scheme.contacts if contact.evidence == "V")
+
+
+def _scheme_contacts(scheme: AdrScheme) -> Block | None:
     contacts = []
-    for contact in scheme.contacts:
+    for contact in _verified(scheme):
         href = None
         if contact.type.value in ("phone", "textphone"):
             href = "tel:" + "".join(ch for ch in contact.value if ch.isdigit())
@@ -395,7 +527,109 @@ def _scheme_contacts(scheme: AdrScheme) -> Block:
         elif contact.type.value == "website":
             href = contact.value
         contacts.append(Contact(label=contact.type.label, lines=contact.lines, href=href))
-    return Block("contacts", contacts=tuple(contacts))
+    return Block("contacts", contacts=tuple(contacts)) if contacts else None
+
+
+def _scheme(code: Code) -> AdrScheme | None:
+    """The approved scheme the code names, from the registry, or None."""
+    if code.adr is None or code.adr.scheme is None:
+        return None
+    return identify_adr_body(code.adr.scheme).scheme
+
+
+_CONTACT_NOUN = {
+    AdrContactType.POST: "postal address",
+    AdrContactType.PHONE: "phone number",
+    AdrContactType.TEXTPHONE: "textphone",
+    AdrContactType.FAX: "fax number",
+    AdrContactType.EMAIL: "email address",
+    AdrContactType.WEBSITE: "website",
+}
+
+_EVIDENCE = {
+    "S": "from a secondary source only",
+    "U": "unverified",
+    "R": "not checked against the scheme's own pages",
+}
+
+_CHANNEL_NOUN = {
+    ChannelType.PHONE: "number",
+    ChannelType.TEXTPHONE: "number",
+    ChannelType.FAX: "number",
+    ChannelType.EMAIL: "address",
+    ChannelType.POST: "address",
+    ChannelType.WEB_FORM: "link",
+}
+
+
+def _same_value(kind: AdrContactType, given: str, known: str) -> bool:
+    if kind in (AdrContactType.PHONE, AdrContactType.TEXTPHONE, AdrContactType.FAX):
+        return [ch for ch in given if ch.isdigit()] == [ch for ch in known if ch.isdigit()]
+    return " ".join(given.casefold().split()) == " ".join(known.casefold().split())
+
+
+def withheld_notices(code: Code) -> tuple[str, ...]:
+    """What the published code leaves out of what the file or the registry holds, and why.
+
+    For the provider, never the customer: a draft lists them, and ``amends code render``
+    prints them on stderr. A scheme contact detail the registry does not hold as verified is
+    not published, also when the provider's file gives the same value; a channel with no
+    value is left out.
+    """
+    notices: list[str] = []
+    scheme = _scheme(code)
+    given = code.adr.contacts if code.adr is not None else ()
+    if scheme is None and given and code.adr is not None:
+        named = f"“{code.adr.scheme}”" if code.adr.scheme else "no scheme"
+        paths = ", ".join(stated.path for stated in given)
+        notices.append(
+            f"Not published: the ADR contact details in your code ({paths}), because it names "
+            f"{named}, not an Ofcom-approved ADR scheme."
+        )
+    if scheme is not None:
+        for stated in given:
+            if any(
+                c.type is stated.type and _same_value(c.type, c.value, stated.value)
+                for c in scheme.contacts
+            ):
+                continue  # the registry's value: published if verified, else named below
+            noun = _CONTACT_NOUN[stated.type]
+            notices.append(
+                f"Not published: your code gives {scheme.in_sentence}'s {noun} as "
+                f"{_one_line(stated.value)} ({stated.path}), which does not match the "
+                "scheme's details; the published code gives the scheme's verified details only."
+            )
+        for contact in scheme.contacts:
+            if contact.evidence == "V":
+                continue
+            noun = _CONTACT_NOUN[contact.type]
+            value = _one_line(contact.value)
+            why = _EVIDENCE.get(contact.evidence, "not verified")
+            notice = (
+                f"Not published: {scheme.in_sentence}'s {noun} {value} is {why}; confirm it "
+                "with the scheme."
+            )
+            same = [
+                c.path
+                for c in given
+                if c.type is contact.type and _same_value(c.type, c.value, contact.value)
+            ]
+            if same:
+                notice += (
+                    f" Your code gives the same {noun} ({', '.join(same)}); it is not published "
+                    f"as {scheme.in_sentence}'s until the scheme confirms it."
+                )
+            notices.append(notice)
+    for channel in code.channels:
+        if _published(channel):
+            continue
+        name = channel.type.label.lower() + (f" “{channel.label}”" if channel.label else "")
+        noun = _CHANNEL_NOUN.get(channel.type, "value")
+        notices.append(
+            f"Not published: the {name} channel ({channel.path}) has no {noun}, so the "
+            "published code leaves it out. Give its value to publish it."
+        )
+    return tuple(notices)
 
 
 def _adr(code: Code, on: date) -> Section:
@@ -405,8 +639,7 @@ def _adr(code: Code, on: date) -> Section:
         for p in promises_in_force(code, kind=CaseKind.COMPLAINT, first_received=on)
         if p.kind is ObligationKind.ADR_LETTER
     )
-    match = identify_adr_body(code.adr.scheme) if code.adr and code.adr.scheme else None
-    scheme = match.scheme if match is not None else None
+    scheme = _scheme(code)
     name = scheme.in_sentence if scheme is not None else "our ADR scheme"
     blocks: list[Block] = []
     if scheme is not None:
@@ -426,6 +659,8 @@ def _adr(code: Code, on: date) -> Section:
                 "so no scheme can be shown here. See the errors listed at the start."
             )
         )
+    if code.adr is not None and code.adr.detail:
+        blocks.append(_para(_sentence(code.adr.detail)))
     blocks.append(_para(f"You can take your complaint to {name} if:"))
     blocks.append(
         _bullets(
@@ -453,8 +688,10 @@ def _adr(code: Code, on: date) -> Section:
                 "have to accept it."
             )
         )
-        blocks.append(_para(f"You can contact {name}:"))
-        blocks.append(_scheme_contacts(scheme))
+        contacts = _scheme_contacts(scheme)
+        if contacts is not None:
+            blocks.append(_para(f"You can contact {name}:"))
+            blocks.append(contacts)
     return Section("adr", "Taking your complaint to an independent scheme", tuple(blocks))
 
 
@@ -510,16 +747,20 @@ def _other(code: Code) -> Section | None:
     subsections = []
     for kind, anchor, heading, purposes in _OTHER_KINDS:
         spec = code.case_kind(kind)
-        channels = tuple(c for c in code.channels if c.purposes & set(purposes))
-        if spec is None and not (kind is not CaseKind.ACCOUNT_QUERY and channels):
-            continue
         blocks: list[Block] = []
         if spec is not None and spec.description:
             blocks.append(_para(_sentence(spec.description)))
-        if channels:
-            blocks.append(_contacts(channels))
+        channels = [c for c in code.channels if c.purposes & set(purposes) and _published(c)]
+        own = _contacts(c for c in channels if not c.serves(Purpose.COMPLAINTS))
+        shared = [c for c in channels if c.serves(Purpose.COMPLAINTS)]
+        if own is not None:
+            blocks.append(own)
+        if shared:
+            blocks.append(_para(_shared_channels(code, shared, also=own is not None)))
         if spec is not None and spec.promises:
             blocks.append(_bullets(_promise_items(spec)))
+        if spec is not None and spec.label != kind.label:
+            heading = spec.label  # the provider's own name for it
         if blocks:
             subsections.append(Section(anchor, heading, tuple(blocks)))
     if not subsections:
@@ -535,6 +776,24 @@ def _other(code: Code) -> Section | None:
         ),
         tuple(subsections),
     )
+
+
+def _channel_name(channel: Channel) -> str:
+    if channel.type is ChannelType.ACCOUNT_MANAGER:
+        return "your account manager"
+    name = channel.type.label
+    name = name if name.isupper() or name[1:2].isupper() else name[:1].lower() + name[1:]
+    return f"{name} ({channel.label})" if channel.label else name
+
+
+def _shared_channels(code: Code, shared: Sequence[Channel], *, also: bool) -> str:
+    """Channels listed under "How to complain" are named, not listed twice."""
+    where = "listed under “How to complain”"
+    everyone = [c for c in code.channels_for(Purpose.COMPLAINTS) if _published(c)]
+    if len(shared) == len(everyone) and not also:
+        return f"You can contact us in any of the ways {where}."
+    names = _join([_channel_name(c) for c in shared], "or")
+    return f"You can {'also ' if also else ''}contact us by {names}, {where}."
 
 
 def _accessibility(code: Code) -> Section | None:
@@ -564,17 +823,22 @@ def _accessibility(code: Code) -> Section | None:
 
 def _comments(code: Code) -> Section | None:
     spec = code.case_kind(CaseKind.CODE_COMMENT)
-    if not code.comments.invited and spec is None:
-        return None
-    blocks = [
-        _para(
-            _sentence(code.comments.detail)
-            if code.comments.detail
-            else "We welcome comments on this code. Please contact us in any of the ways above."
+    description = spec.description if spec is not None else None
+    promises = _promise_items(spec) if spec is not None else ()
+    detail = code.comments.detail
+    if not (code.comments.invited or detail or description or promises):
+        return None  # an empty [case_kinds.code_comment] says nothing to publish
+    blocks: list[Block] = []
+    if description:
+        blocks.append(_para(_sentence(description)))
+    if detail:
+        blocks.append(_para(_sentence(detail)))
+    elif not description:
+        blocks.append(
+            _para("We welcome comments on this code. Please contact us in any of the ways above.")
         )
-    ]
-    if spec is not None and spec.promises:
-        blocks.append(_bullets(_promise_items(spec)))
+    if promises:
+        blocks.append(_bullets(promises))
     return Section("comments", "Comments on this code", tuple(blocks))
 
 
@@ -607,14 +871,19 @@ def build_document(
         provider_lines.append(provider.website)
     version_parts = []
     if code.meta.version:
-        version_parts.append(f"Version {code.meta.version}")
+        version_parts.append(version_label(code.meta.version))
     if code.meta.effective_from:
         version_parts.append(f"in force from {_long_date(code.meta.effective_from)}")
-    version_line = ", ".join(version_parts) if version_parts else "Version not stated"
-    footer = (
-        f"{provider.display_name}: {code.meta.title}. {version_line}. Produced on "
-        f"{_long_date(on)} from the code and the rules in force that day; the ADR scheme's "
-        "details are those Amends holds for Ofcom's approved schemes."
+    version_line = _capital(", ".join(version_parts))
+    footer = " ".join(
+        part
+        for part in (
+            _sentence(f"{provider.display_name}: {code.meta.title}"),
+            _sentence(version_line) if version_line else "",
+            f"This copy was produced on {_long_date(on)}.",
+            _scheme_source(_scheme(code)),
+        )
+        if part
     )
     notes = tuple(DraftNote(f.severity.value, f.rule_id, f.path, f.message) for f in findings)
     return Document(
@@ -627,7 +896,19 @@ def build_document(
         on=on,
         draft=draft,
         notes=notes if draft else (),
+        withheld=withheld_notices(code),
     )
+
+
+def _scheme_source(scheme: AdrScheme | None) -> str:
+    """Where the scheme's details come from, in the provider's voice."""
+    if scheme is None:
+        return ""
+    website = next((c.value for c in _verified(scheme) if c.type is AdrContactType.WEBSITE), None)
+    if website:  # the address as people say it, which does not break after "https://"
+        website = website.removeprefix("https://").removeprefix("http://").rstrip("/")
+    where = f" on its website, {website}" if website else ""
+    return f"Contact details for {scheme.in_sentence} are those published by the scheme{where}."
 
 
 # --------------------------------------------------------------------------- formats
@@ -692,7 +973,8 @@ def render_text(document: Document) -> str:
     title = f"{document.provider}: {document.title}"
     out.extend(_wrap(title))
     out.append("=" * min(WIDTH, max(len(line) for line in _wrap(title))))
-    out.append(document.version_line)
+    if document.version_line:
+        out.append(document.version_line)
     for line in document.provider_lines:
         out.extend(_wrap(line))
     out.append("")
@@ -731,6 +1013,11 @@ def _draft_text(document: Document) -> list[str]:
     for note in (*errors, *warnings):
         out.append(f"  {note.severity.upper()} {note.rule_id} at {note.path}")
         out.extend(_wrap(note.message, "    "))
+    if document.withheld:
+        out.append("")
+        out.extend(_wrap("Left out of the published code:"))
+        for notice in document.withheld:
+            out.extend(_wrap(notice, "    ", "  - "))
     out.append("")
     out.append("=" * WIDTH)
     out.append("")

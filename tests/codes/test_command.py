@@ -14,6 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from amends.codes import SHIPPED_CODES
+from amends.codes.render import withheld_notices
+from amends.domain.codes import load_code
+from amends.domain.regulation import COMMUNICATIONS_OMBUDSMAN
 from tests.conftest import REPO, amends_env
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -156,7 +159,9 @@ def test_render_writes_each_format(fmt: str, tmp_path: Path) -> None:
     status, stdout, stderr = run(
         "render", str(SHIPPED_CODES["template"]), "--format", fmt, "-o", str(out)
     )
-    assert (status, stdout, stderr) == (0, "", "")
+    assert (status, stdout) == (0, "")
+    # Only what the published code leaves out goes to stderr (for the provider).
+    assert stderr.splitlines() == list(withheld_notices(load_code(SHIPPED_CODES["template"])))
     content = out.read_bytes()
     if fmt == "pdf":
         assert content.startswith(b"%PDF")
@@ -192,6 +197,30 @@ def test_a_draft_renders_marked_draft(tmp_path: Path) -> None:
     status, html, _ = run("render", str(SHIPPED_CODES["iss"]), "--draft")
     assert status == 0
     assert "DRAFT: not for publication" in html and "ADR-003" in html
+
+
+def test_render_tells_the_provider_on_stderr_what_is_not_published(tmp_path: Path) -> None:
+    out = tmp_path / "v4voip.txt"
+    path = str(SHIPPED_CODES["v4voip"])
+    status, stdout, stderr = run(
+        "render", path, "--format", "text", "--draft", "--on", "2026-11-21", "-o", str(out)
+    )
+    assert (status, stdout) == (0, "")
+    lines = stderr.splitlines()
+    assert lines and all(line.startswith("Not published: ") for line in lines)
+    published = out.read_text(encoding="utf-8").split("=" * 72, 1)[1]
+    adr = load_code(path).adr
+    assert adr is not None
+    withheld = [c for c in COMMUNICATIONS_OMBUDSMAN.contacts if c.evidence != "V"]
+    for contact in withheld:  # today the textphone 0330 440 1600 (evidence "U")
+        line = next(line for line in lines if contact.value in line)
+        assert "is unverified" in line or "is from a secondary source" in line
+        assert contact.value not in published
+        if any(given.value == contact.value for given in adr.contacts):
+            assert "Your code gives the same" in line  # V4VoIP's own file gives it too
+    assert any("(channels[3]) has no address" in line for line in lines)
+    # The same notices are what the draft lists for the provider.
+    assert all(" ".join(line.split()) in " ".join(out.read_text().split()) for line in lines)
 
 
 def test_render_an_invalid_file_exits_2() -> None:

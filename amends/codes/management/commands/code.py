@@ -4,7 +4,9 @@
 against the rules in force on ``--on`` (default: today in Europe/London). ``render`` publishes
 the customer-facing code as HTML, PDF or plain text, to ``-o OUT`` or standard output; a code
 with errors renders only with ``--draft``. Exit statuses: 0 fine, 1 errors (or a refused
-render), 2 an unreadable or invalid file; see :mod:`amends.codes.services`.
+render), 2 an unreadable or invalid file; see :mod:`amends.codes.services`. What the published
+code leaves out (an ADR scheme's contact detail that is not verified, a channel without a value)
+is printed on stderr for the provider, one "Not published: ..." line each.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from amends.codes.render import withheld_notices
 from amends.codes.services import EXIT_OK, EXIT_UNREADABLE, code_check, code_render
+from amends.domain.codes import CodeFileError, load_code
 from amends.domain.regulation import C4_START
 
 
@@ -103,8 +107,18 @@ class Command(BaseCommand):
         if rendered.stderr:
             self.stderr.write(rendered.stderr, ending="")
         if rendered.content is not None:
+            self._notify_withheld(options["file"])
             self._write(rendered.content, options.get("output"), options["format"])
         self._finish(rendered.status)
+
+    def _notify_withheld(self, path: str) -> None:
+        """Tell the provider what the published code leaves out, and why."""
+        try:
+            code = load_code(path)
+        except CodeFileError:  # pragma: no cover - the render has just loaded it
+            return
+        for notice in withheld_notices(code):
+            self.stderr.write(notice)
 
     def _write(self, content: bytes, output: str | None, fmt: str) -> None:
         if output:
