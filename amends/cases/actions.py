@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from amends.cases import validation as v
 from amends.cases.actors import Actor
@@ -50,7 +50,9 @@ from amends.cases.writes import (
     not_found,
     reopen_facts,
     request_adr_letter,
+    send_copy,
     transition,
+    uk_date,
 )
 from amends.domain.access import ActorKind, Permission, Work
 from amends.domain.codes import CaseKind, ChannelType, CustomerType, Duration
@@ -62,6 +64,8 @@ from amends.providers.services import code_of, code_version_in_force
 
 log = logging.getLogger("amends.cases")
 
+#: The roles that can own a case (the compliance lead and administrators do not handle cases).
+HANDLING_ROLES = ("adviser", "case_handler", "manager", "director")
 #: How a customer told us something (acceptance, withdrawal, a request).
 CONTACT_METHODS = ("phone", "email", "letter", "web_form", "portal", "in_person", "textphone")
 #: The longest update interval that can be agreed (a customer who wants to hear less often
@@ -91,6 +95,12 @@ def _run(
         case = lock_case(case_id, actor)
         if case is None:
             raise not_found()
+        if now < case.entered_at:
+            raise v.invalid(
+                "now",
+                "Nothing can be recorded on a case before it was entered "
+                f"({case.entered_at.isoformat(timespec='minutes')}).",
+            )
         if expected_version is not None and case.version != expected_version:
             raise CaseError(
                 "Someone else changed this case since you opened it; reload it and try again.",
@@ -104,6 +114,8 @@ def _run(
 def _when(w: CaseWrite, at: datetime | None) -> datetime:
     if at is None:
         return w.now
+    if w.actor.kind is ActorKind.CUSTOMER:
+        raise v.invalid("at", "What a customer does is recorded when they do it.")
     return v.happened(
         at,
         field="at",
@@ -220,20 +232,32 @@ def customer_create(
         raise v.invalid("customer_type", "Choose the kind of customer.") from None
     if preferred_contact not in PreferredContact.values:
         raise v.invalid("preferred_contact", "Choose email, letter or phone.")
+    if access_needs is None:
+        access_needs = ()
+    if isinstance(access_needs, str) or not isinstance(access_needs, Iterable):
+        raise v.invalid("access_needs", "Give accessibility needs as a list (or none).")
     needs = [str(n) for n in access_needs]
     unknown = [n for n in needs if n not in AccessNeed.values]
     if unknown:
         raise v.invalid("access_needs", f"Unknown accessibility need: {unknown[0]!r}.")
     if employees is not None and (
-        isinstance(employees, bool) or not 0 <= int(employees) <= 10_000_000
+        isinstance(employees, bool)
+        or not isinstance(employees, int)
+        or not 0 <= employees <= 10_000_000
     ):
-        raise v.invalid("employees", "The number of working individuals must be 0 or more.")
+        raise v.invalid("employees", "The number of working individuals is a whole number.")
     if fields["vulnerability_note"] and vulnerability_consent_at is None:
         raise v.invalid(
             "vulnerability_note", "A vulnerability note is kept only with the customer's consent."
         )
     if vulnerability_consent_at is not None:
-        v.instant(vulnerability_consent_at, field="vulnerability_consent_at", label="Consent given")
+        v.happened(
+            vulnerability_consent_at,
+            field="vulnerability_consent_at",
+            label="When consent was given",
+            now=now,
+            not_before=None,
+        )
     if (
         fields["account_number"]
         and Customer.objects.filter(
@@ -241,18 +265,25 @@ def customer_create(
         ).exists()
     ):
         raise v.invalid("account_number", "A customer with that account number already exists.")
-    return Customer.objects.create(
-        provider=provider,
-        created_at=now,
-        customer_type=kind.value,
-        employees=employees,
-        preferred_contact=preferred_contact,
-        access_needs=needs,
-        vulnerability_consent_at=vulnerability_consent_at,
-        support_contract=bool(support_contract),
-        representative_authorised_at=now if fields["representative_name"] else None,
-        **fields,
-    )
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(
+                provider=provider,
+                created_at=now,
+                customer_type=kind.value,
+                employees=employees,
+                preferred_contact=preferred_contact,
+                access_needs=needs,
+                vulnerability_consent_at=vulnerability_consent_at,
+                support_contract=bool(support_contract),
+                representative_authorised_at=now if fields["representative_name"] else None,
+                **fields,
+            )
+    except IntegrityError:
+        # Another process took the account number between the check and the insert.
+        raise v.invalid(
+            "account_number", "A customer with that account number already exists."
+        ) from None
 
 
 # --------------------------------------------------------------------------- opening
@@ -422,14 +453,25 @@ def case_assign(
 ) -> Case:
     """A handler of the same provider owns the case."""
 
+    if isinstance(handler_id, bool) or not isinstance(handler_id, int):
+        raise v.invalid("handler_id", "Choose a handler who works for this provider.")
+
     def body(w: CaseWrite) -> None:
         member = (
-            StaffMember.objects.filter(user_id=handler_id, provider_id=w.case.provider_id)
+            StaffMember.objects.filter(
+                user_id=handler_id,
+                provider_id=w.case.provider_id,
+                role__in=HANDLING_ROLES,
+                user__is_active=True,
+            )
             .only("user_id")
             .first()
         )
         if member is None:
-            raise v.invalid("handler", "Choose a handler who works for this provider.")
+            raise v.invalid(
+                "handler_id",
+                "Choose an active adviser, case handler, manager or director of this provider.",
+            )
 
         def apply(case: Case, data: dict[str, Any]) -> None:
             case.handler_id = member.user_id
@@ -618,7 +660,7 @@ def case_propose_resolution(
 
 def _customer_answer(actor: Actor, by: str, how: str) -> tuple[str, str]:
     if actor.kind is ActorKind.CUSTOMER:
-        return "the customer", "portal"
+        return "the customer", actor.channel or "portal"
     who = v.text(by, field="by", label="Who it was", max_length=200, required=True)
     return who, _how(how)
 
@@ -799,27 +841,37 @@ def case_issue_adr_letter(
     *,
     case_id: int,
     actor: Actor,
-    trigger: AdrTrigger,
+    trigger: AdrTrigger = AdrTrigger.STAFF,
     now: datetime,
     expected_version: int | None = None,
 ) -> Case:
-    """Issue the ADR letter. Staff issue it unasked (``AdrTrigger.STAFF``) or record that
-    the customer asked (``CUSTOMER_REQUEST``; prefer :func:`case_request_adr_letter`); the
-    time letter is the worker's, and deadlock issues its own."""
-    trigger = AdrTrigger(trigger)
-    allowed = {AdrTrigger.STAFF, AdrTrigger.CUSTOMER_REQUEST}
-    if actor.kind is ActorKind.SYSTEM:
-        allowed = {AdrTrigger.TIME}
-    if trigger not in allowed:
+    """A member of staff issues the ADR letter unasked (``AdrTrigger.STAFF``: ahead of the ADR
+    point, or to put a missed letter right). The time letter is the worker's alone, deadlock
+    issues its own (:func:`case_declare_deadlock`), and a customer's request is recorded with
+    :func:`case_request_adr_letter` (who asked and how). A letter already issued is sent
+    again as a copy, never a second letter."""
+    try:
+        trigger = AdrTrigger(trigger)
+    except ValueError:
+        raise v.invalid("trigger", "The trigger is 'staff'.") from None
+    if trigger is not AdrTrigger.STAFF:
         raise v.invalid(
             "trigger",
-            "Staff issue the ADR letter as 'staff' (or record the customer's request); "
-            "the time letter is the worker's and deadlock issues its own.",
+            "Staff issue the ADR letter as 'staff'. The time letter is the worker's, deadlock "
+            "issues its own, and a customer's request is recorded with who asked and how "
+            "(case_request_adr_letter).",
         )
 
     def body(w: CaseWrite) -> None:
         if w.case.kind != CaseKind.COMPLAINT.value:
-            raise CaseError("Only a complaint gets an ADR letter; convert it first.", field="kind")
+            raise CaseError(
+                "Only a complaint gets an ADR letter: convert it into a complaint first "
+                "(a customer who asks for the letter gets it: record their request).",
+                field="kind",
+            )
+        if w.case.adr_letter_issued_at is not None:
+            send_copy(w)
+            return
         issue_adr_letter(w, trigger=trigger, at=w.now)
 
     return _run(
@@ -847,6 +899,13 @@ def case_refer_to_scheme(
 
     def record(when: datetime) -> Record:
         def apply(case: Case, data: dict[str, Any]) -> None:
+            if case.resolved_at is not None:
+                # The customer took it to the scheme: the acceptance no longer stands, and a
+                # new one (or the ADR letter) is needed before it closes again.
+                data["acceptance_withdrawn"] = case.resolved_at.isoformat()
+                case.resolved_at = None
+                case.acceptance_by = ""
+                case.acceptance_how = ""
             case.scheme_reference = ref
             case.referred_at = when
             data["scheme_reference"] = ref
@@ -1175,6 +1234,9 @@ def compensation_mark_applied(
         max_length=60,
         required=True,
     )
+    actor.require(Work.APPLY_COMPENSATION)
+    if isinstance(compensation_id, bool) or not isinstance(compensation_id, int):
+        raise CaseError("No such compensation.", code=ErrorCode.NOT_FOUND)
     credit = (
         Compensation.objects.filter(pk=compensation_id, provider_id=actor.provider_id)
         .only("case_id")
@@ -1188,8 +1250,7 @@ def compensation_mark_applied(
         row = Compensation.objects.select_for_update().get(pk=compensation_id)
         if row.applied_at is not None:
             raise CaseError(
-                f"Already applied to invoice {row.invoice_reference} on "
-                f"{row.applied_at.date().isoformat()}.",
+                f"Already applied to invoice {row.invoice_reference} on {uk_date(row.applied_at)}.",
                 field="invoice_reference",
             )
         row.applied_at = w.now
@@ -1224,6 +1285,8 @@ def case_link_create(
 ) -> tuple[CaseLink, str]:
     """A new private link for the customer: (the stored link, the token, shown once). Only
     the token's hash is stored."""
+    if not timedelta(minutes=5) <= lifetime <= timedelta(days=366):
+        raise v.invalid("lifetime", "A case link lives between five minutes and a year.")
     token = secrets.token_urlsafe(32)
     made: list[CaseLink] = []
 

@@ -24,6 +24,9 @@ class Actor:
     user_id: int | None = None
     #: A customer acts on one case only.
     case_id: int | None = None
+    #: How a customer reached us (``portal``, ``email``, ``phone``...): recorded as how they
+    #: accepted, withdrew or asked.
+    channel: str = ""
 
     def may(self, permission: Permission) -> bool:
         return may(self.kind, self.role, permission)
@@ -59,12 +62,23 @@ def staff_actor(member: StaffMember) -> Actor:
     )
 
 
+#: The ways a customer acts on their case themselves.
+CUSTOMER_CHANNELS = ("portal", "email", "phone", "letter", "web_form", "textphone")
+
+
 def customer_actor(*, provider_id: int, case_id: int, channel: str = "portal") -> Actor:
+    if channel not in CUSTOMER_CHANNELS:
+        raise CaseError(
+            f"A customer acts by one of: {', '.join(CUSTOMER_CHANNELS)}.",
+            field="channel",
+            code=ErrorCode.INVALID,
+        )
     return Actor(
         kind=ActorKind.CUSTOMER,
         label=f"customer:{channel}",
         provider_id=provider_id,
         case_id=case_id,
+        channel=channel,
     )
 
 

@@ -78,6 +78,13 @@ def case_actions_for_staff(user: User | AnonymousUser, case: Case) -> list[Actio
         if action is Action.REQUEST_ADR_LETTER:
             allowed.append(action)  # never refused
             continue
+        if action is Action.ISSUE_ADR_LETTER:
+            # Staff may issue it on any complaint: where the state does not move, it is a
+            # recorded fact (a resolved or closed complaint still gets a letter it is owed),
+            # and a letter already issued goes again as a copy.
+            if case.kind == "complaint":
+                allowed.append(action)
+            continue
         try:
             decide(status, action)
         except TransitionRefused:

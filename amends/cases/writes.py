@@ -29,6 +29,7 @@ from amends.comms.outbox import Outbox, customer_recipient, staff_recipient
 from amends.domain.access import ActorKind
 from amends.domain.codes import CaseKind, Code
 from amends.domain.lifecycle import Action, CaseStatus, State, TransitionRefused, decide
+from amends.domain.obligations import LONDON
 from amends.providers.models import StaffMember
 from amends.providers.services import code_of
 
@@ -53,6 +54,8 @@ class AdrTrigger(StrEnum):
 def lock_case(case_id: int, actor: Actor, *, skip_locked: bool = False) -> Case | None:
     """The case, locked, with its code version, provider and customer, if the actor may see
     it: another provider's case, or another case than a customer's own, is not found."""
+    if isinstance(case_id, bool) or not isinstance(case_id, int):
+        return None  # not an id at all: not found, like any other case the actor cannot see
     if actor.kind is ActorKind.CUSTOMER and actor.case_id != case_id:
         return None
     return (
@@ -69,10 +72,16 @@ def not_found() -> CaseError:
 
 def case_status(case: Case, code: Code) -> CaseStatus:
     """What the lifecycle's guards need to know of a case."""
+    # An acceptance counts only while the case rests on it (resolved, or closed after it): a
+    # complaint taken back to work or to the scheme needs a new one before it closes.
+    accepted = case.resolved_at is not None and case.state in (
+        State.RESOLVED.value,
+        State.CLOSED.value,
+    )
     return CaseStatus(
         kind=CaseKind(case.kind),
         state=State(case.state),
-        acceptance_recorded=case.resolved_at is not None,
+        acceptance_recorded=accepted,
         adr_letter_issued=case.adr_letter_issued_at is not None,
         escalation_level=case.escalation_level,
         top_escalation_level=max((level.level for level in code.escalation), default=0),
@@ -205,8 +214,14 @@ def _write_adr_letter(w: CaseWrite, *, trigger: AdrTrigger, at: datetime) -> Non
         OutboxKind.ADR_LETTER,
         key,
         trigger=trigger.value,
-        issued_at=at.date().isoformat(),
+        issued_at=uk_date(at),
     )
+
+
+def uk_date(moment: datetime) -> str:
+    """The UK calendar date of an instant (a letter's date, from which the customer's 12
+    months run, is the day it was issued in the UK, not in UTC)."""
+    return moment.astimezone(LONDON).date().isoformat()
 
 
 def request_adr_letter(w: CaseWrite, *, at: datetime, by: str, how: str) -> None:
@@ -233,16 +248,21 @@ def request_adr_letter(w: CaseWrite, *, at: datetime, by: str, how: str) -> None
         {"by": by, "how": how, "letter_already_issued": issued},
     )
     if issued:
-        w.to_customer(
-            OutboxKind.ADR_LETTER_COPY,
-            f"case:{case.pk}:adr_letter_copy:v{case.version + 1}",
-            trigger=case.adr_letter_trigger,
-            issued_at=case.adr_letter_issued_at.date().isoformat()
-            if case.adr_letter_issued_at
-            else "",
-        )
+        send_copy(w)
         return
     issue_adr_letter(w, trigger=AdrTrigger.CUSTOMER_REQUEST, at=at)
+
+
+def send_copy(w: CaseWrite) -> None:
+    """A copy of the ADR letter already issued (its date is the original's)."""
+    case = w.case
+    issued = case.adr_letter_issued_at
+    w.to_customer(
+        OutboxKind.ADR_LETTER_COPY,
+        f"case:{case.pk}:adr_letter_copy:v{case.version + 1}",
+        trigger=case.adr_letter_trigger,
+        issued_at=uk_date(issued) if issued is not None else "",
+    )
 
 
 def reopen_facts(reason: str) -> Record:

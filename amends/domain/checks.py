@@ -898,8 +898,14 @@ _NUMBER_WORDS: Final = {
 }
 _COUNT: Final = r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")"
 _ADR_WORDS: Final = re.compile(
-    r"\b(ADR|alternative dispute resolution|ombudsman|dispute resolution|CISAS|"
-    r"adjudication|deadlock letter|the scheme)\b",
+    r"\b(ADR|alternative dispute resolution|ombudsman|dispute resolution|adjudication|"
+    r"deadlock letter|the scheme|"
+    + "|".join(
+        re.escape(name)
+        for scheme in APPROVED_SCHEMES
+        for name in (*scheme.aliases, *scheme.former_names)
+    )
+    + r")\b",
     re.IGNORECASE,
 )
 #: Phrases that say ADR is free, removed before looking for a charge.
@@ -907,7 +913,7 @@ _FREE: Final = re.compile(
     r"\b(free of charge|free to you|free for you|free to the customer|at no (extra )?cost|"
     r"no (extra )?(charge|cost|fee)s?|without (any )?(charge|cost|fee)s?|"
     r"(does|will|would) not (cost|charge)|(doesn't|won't|don't) (cost|charge)|"
-    r"costs? (you )?nothing)\b",
+    r"costs? (you )?nothing|we pay (the |its |their )?(\w+'s )?(case )?fees?)\b",
     re.IGNORECASE,
 )
 _CHARGE: Final = re.compile(

@@ -157,6 +157,14 @@ class _Collector:
         rule_id: str | None,
         source: str,
     ) -> None:
+        # Two promises of one kind (a code may promise "a first update within 3 working days"
+        # and "then every 5 working days") must each keep their clock: a key already taken
+        # gets the next free suffix, in the order the promises come (so keys are stable).
+        if any(item.key == key for item in self.items):
+            n = 2
+            while any(item.key == f"{key}~{n}" for item in self.items):
+                n += 1
+            key = f"{key}~{n}"
         if met_at is not None:
             status = ObligationStatus.MET
         elif cancelled:

@@ -428,10 +428,17 @@ def test_another_providers_compensation_is_not_found(iss: World, v4voip: World) 
         basis=CompensationBasis.GOODWILL,
         now=london(2026, 5, 5, 10),
     )
+    from amends.cases.actors import staff_actor
+    from amends.domain.access import Role
+    from amends.providers.services import staff_create
+
+    their_admin = staff_actor(
+        staff_create(provider=v4voip.provider, username="v4v-adm", role=Role.ADMIN)
+    )
     with pytest.raises(CaseError) as refused:
         actions.compensation_mark_applied(
             compensation_id=credit.pk,
-            actor=v4voip.staff,
+            actor=their_admin,
             invoice_reference="X",
             now=london(2026, 5, 6, 10),
         )
