@@ -30,6 +30,7 @@ __all__ = [
     "EXIT_ERRORS",
     "EXIT_OK",
     "EXIT_UNREADABLE",
+    "EXIT_USAGE",
     "CheckResult",
     "RenderResult",
     "code_check",
@@ -40,6 +41,9 @@ __all__ = [
 EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_UNREADABLE = 2
+#: A usage error (a missing argument, an unknown option, a malformed --on): sysexits.h's
+#: EX_USAGE, so that a pipeline can tell "I called it wrongly" from "the file is bad".
+EXIT_USAGE = 64
 
 _WIDTH = 88
 

@@ -271,3 +271,40 @@ def test_the_amends_console_script_exits_0_1_and_2(tmp_path: Path) -> None:
     )
     assert pdf.returncode == 0, pdf.stderr
     assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["check"], id="no-file"),
+        pytest.param(["check", "x.toml", "--on", "2026-13-01"], id="bad-date"),
+        pytest.param(["check", "x.toml", "--bogus"], id="unknown-option"),
+        pytest.param([], id="no-action"),
+        pytest.param(["render", "x.toml", "--format", "docx"], id="bad-format"),
+    ],
+)
+def test_a_usage_error_has_its_own_exit_status_64_and_no_traceback(
+    args: list[str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "amends.cli", "code", *args],
+        env=amends_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 64, result.stderr
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_file_still_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "amends.cli", "code", "check", str(tmp_path / "none.toml")],
+        env=amends_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "cannot be read" in result.stderr

@@ -4,9 +4,10 @@
 against the rules in force on ``--on`` (default: today in Europe/London). ``render`` publishes
 the customer-facing code as HTML, PDF or plain text, to ``-o OUT`` or standard output; a code
 with errors renders only with ``--draft``. Exit statuses: 0 fine, 1 errors (or a refused
-render), 2 an unreadable or invalid file; see :mod:`amends.codes.services`. What the published
-code leaves out (an ADR scheme's contact detail that is not verified, a channel without a value)
-is printed on stderr for the provider, one "Not published: ..." line each.
+render), 2 an unreadable or invalid file, 64 a usage error (sysexits' EX_USAGE: a missing
+argument, an unknown option, a malformed ``--on``); see :mod:`amends.codes.services`. What
+the published code leaves out (an ADR scheme's contact detail that is not verified, a channel
+without a value) is printed on stderr for the provider, one "Not published: ..." line each.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from amends.codes.render import withheld_notices
-from amends.codes.services import EXIT_OK, EXIT_UNREADABLE, code_check, code_render
+from amends.codes.services import (
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    code_check,
+    code_render,
+)
 from amends.domain.codes import CodeFileError, load_code
 from amends.domain.regulation import C4_START
 
@@ -42,6 +49,21 @@ class Command(BaseCommand):
     help = "Check a complaints Code of Practice file against the law, or publish it."
     requires_system_checks: list[str] = []
     requires_migrations_checks = False
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # argparse exits 2 on a usage error, the status that means "unreadable file" here:
+        # parse first, and give usage errors their own status.
+        parser = self.create_parser(argv[0], argv[1])
+        try:
+            parser.parse_args(argv[2:])
+        except CommandError as error:  # raised by Django's sub-parsers
+            sys.stderr.write(f"{parser.format_usage()}amends code: {error}\n")
+            raise SystemExit(EXIT_USAGE) from None
+        except SystemExit as exit:  # argparse's own usage error (or --help, status 0)
+            if exit.code == 2:
+                raise SystemExit(EXIT_USAGE) from None
+            raise
+        super().run_from_argv(argv)
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{check,render}")
