@@ -1270,6 +1270,152 @@ def compensation_mark_applied(
     return done[0]
 
 
+# --------------------------------------------------------------------------- messages
+
+#: What delivering a message that ``meets`` a promise records on the case.
+_MEETS = ("acknowledge", "introduce_handler", "update")
+
+
+def case_message_delivered(
+    *,
+    outbox_id: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+) -> Case:
+    """A message reached its recipient: an email accepted by the server (the sender, as the
+    system), a letter posted or a call made (staff). Marks the outbox row sent (once: a second
+    call is refused) and, when the message ``meets`` a promise, records that fact at the time
+    of delivery, so the clock is met by delivery and not by writing (an acknowledgement
+    queued for the post is not an acknowledgement until it is posted)."""
+    from amends.comms.models import OutboxMessage, OutboxStatus
+
+    if isinstance(outbox_id, bool) or not isinstance(outbox_id, int):
+        raise CaseError("No such message.", code=ErrorCode.NOT_FOUND)
+    row = (
+        OutboxMessage.objects.filter(pk=outbox_id, provider_id=actor.provider_id)
+        .only("case_id", "audience")
+        .first()
+    )
+    if row is None or row.case_id is None:
+        raise CaseError("No such message.", code=ErrorCode.NOT_FOUND)
+    if actor.kind is ActorKind.CUSTOMER:
+        raise CaseError("Only staff or the system record a delivery.", code=ErrorCode.FORBIDDEN)
+    done: list[Case] = []
+
+    def body(w: CaseWrite) -> None:
+        message = OutboxMessage.objects.select_for_update().get(pk=outbox_id)
+        if message.status == OutboxStatus.SENT:
+            raise CaseError(
+                f"This message was already delivered on {uk_date(message.sent_at or w.now)}.",
+                field="outbox_id",
+            )
+        when = _when(w, at)
+        message.status = OutboxStatus.SENT
+        message.sent_at = when
+        message.delivered_by = actor.label if actor.kind is ActorKind.STAFF else ""
+        message.save(update_fields=["status", "sent_at", "delivered_by"])
+        data: dict[str, Any] = {
+            "message": message.pk,
+            "kind": message.kind,
+            "channel": message.channel,
+        }
+        if when != w.now:
+            data["at"] = when.isoformat()
+        case = w.case
+        if message.audience == "customer" and message.meets in _MEETS:
+            if message.meets == "acknowledge":
+                if case.state == State.RECEIVED.value:
+                    transition(
+                        w,
+                        Action.ACKNOWLEDGE,
+                        at=when,
+                        record=lambda c, d: _acknowledged(c, when),
+                    )
+                else:
+                    _acknowledged(case, when)
+            elif message.meets == "introduce_handler":
+                case.handler_introduced_at = case.handler_introduced_at or when
+                case.first_contact_at = case.first_contact_at or when
+            elif message.meets == "update":
+                _update_given(case, when)
+            data["meets"] = message.meets
+        w.event(EventKind.MESSAGE_DELIVERED, data)
+        done.append(case)
+
+    # A delivery by hand (post, call) is staff work; the sender is the system.
+    permission: Permission = Work.LOG_CALL if actor.kind is ActorKind.STAFF else Work.OPEN_CASE
+    _run(
+        case_id=row.case_id,
+        actor=actor,
+        now=now,
+        permission=permission,
+        expected_version=None,
+        body=body,
+    )
+    return done[0]
+
+
+def _acknowledged(case: Case, when: datetime) -> None:
+    case.acknowledged_at = case.acknowledged_at or when
+    case.first_contact_at = case.first_contact_at or when
+
+
+def case_message_received(
+    *,
+    case_id: int,
+    actor: Actor,
+    message: int,
+    summary: str,
+    now: datetime,
+    received_at: datetime | None = None,
+    dissatisfied: bool = False,
+) -> Case:
+    """A message from the customer landed on this case (an email threaded onto it, a portal
+    reply): on the timeline, with its id. A message that expresses dissatisfaction turns a
+    query, support request or abuse report into a complaint (first receipt kept) and
+    re-opens a resolved or closed case: erring towards "complaint" is the safe side."""
+    text = v.text(summary, field="summary", label="Summary", max_length=300)
+
+    def body(w: CaseWrite) -> None:
+        when = received_at or w.now
+        v.happened(when, field="received_at", label="When it arrived", now=w.now, not_before=None)
+        case = w.case
+        if dissatisfied:
+            if case.state in (State.RESOLVED.value, State.CLOSED.value, State.WITHDRAWN.value):
+                transition(
+                    w,
+                    Action.REOPEN,
+                    at=w.now,
+                    record=reopen_facts("the customer wrote in, dissatisfied"),
+                )
+            if case.kind != CaseKind.COMPLAINT.value:
+                transition(
+                    w,
+                    Action.CONVERT_TO_COMPLAINT,
+                    at=w.now,
+                    record=convert_facts("the customer's message expresses dissatisfaction", w.now),
+                )
+        w.event(
+            EventKind.MESSAGE_RECEIVED,
+            {
+                "message": message,
+                "summary": text,
+                "received_at": when.isoformat(),
+                "dissatisfied": dissatisfied,
+            },
+        )
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Work.OPEN_CASE if actor.kind is ActorKind.SYSTEM else Work.ADD_NOTE,
+        expected_version=None,
+        body=body,
+    )
+
+
 # --------------------------------------------------------------------------- case links
 
 #: How long a customer's private link works (re-sent on request to the address on file).
@@ -1335,6 +1481,8 @@ __all__ = [
     "case_investigate",
     "case_issue_adr_letter",
     "case_link_create",
+    "case_message_delivered",
+    "case_message_received",
     "case_log_call",
     "case_open",
     "case_propose_resolution",

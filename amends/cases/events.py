@@ -68,6 +68,9 @@ class EventKind(StrEnum):
     COMPENSATION_RECORDED = "compensation_recorded"
     COMPENSATION_APPLIED = "compensation_applied"
     CASE_LINK_SENT = "case_link_sent"
+    MESSAGE_DELIVERED = "message_delivered"
+    MESSAGE_FAILED = "message_failed"
+    MESSAGE_RECEIVED = "message_received"
     CODE_VERSION_ACTIVATED = "code_version_activated"
     PROVIDER_CREATED = "provider_created"
 

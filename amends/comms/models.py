@@ -22,6 +22,14 @@ class OutboxStatus(models.TextChoices):
 
 class OutboxKind(models.TextChoices):
     ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement"
+    HANDLER_INTRODUCTION = "handler_introduction", "Introduction of the case handler"
+    PROGRESS_UPDATE = "progress_update", "Progress update"
+    ESCALATION_ACKNOWLEDGEMENT = "escalation_acknowledgement", "Escalation acknowledged"
+    PROPOSED_RESOLUTION = "proposed_resolution", "Proposed resolution"
+    FINAL_RESPONSE = "final_response", "Final response"
+    CLOSURE = "closure", "Closure"
+    QUERY_REPLY = "query_reply", "Reply to a query, support request or abuse report"
+    REPLY = "reply", "A reply written by staff"
     ADR_LETTER = "adr_letter", "ADR letter"
     ADR_LETTER_COPY = "adr_letter_copy", "Copy of the ADR letter"
     BREACH_NOTICE = "breach_notice", "Breach notice to the handler's manager"
@@ -76,7 +84,22 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=300, blank=True)
+    #: When it reached the person: an email accepted by the SMTP server, a letter marked
+    #: posted (the posting date is the letter's date of issue for the clocks and the 12-month
+    #: limit), a call task completed by logging the call.
     sent_at = models.DateTimeField(null=True, blank=True)
+    #: Who delivered it by hand (posted the letter, made the call): ``user:<id>``.
+    delivered_by = models.CharField(max_length=100, blank=True)
+    #: The case fact this message satisfies once delivered (``acknowledge``,
+    #: ``introduce_handler``, ``update``...): the clock is met by delivery, not by writing.
+    meets = models.CharField(max_length=30, blank=True)
+    #: The HTML part of an email (the text part is ``body_text``).
+    body_html = models.TextField(blank=True)
+    #: The printed letter (PDF), stored through Django's storage API, and its digest.
+    document = models.FileField(upload_to="letters/%Y/%m/", blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    #: Staff who wrote the message (a reply), or empty for Amends' own.
+    written_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
         indexes = [
