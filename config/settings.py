@@ -212,8 +212,25 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Locally, serve straight from the apps (no collectstatic step); production collects.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Files (raw inbound messages, attachments, printed letters) go through Django's storage API:
+# the filesystem under var/files by default; an S3-compatible bucket (django-storages) when
+# several hosts run Amends (AMENDS_STORAGE=s3 and the AWS_* variables django-storages reads:
+# AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+# Never served from the web root: the views that show them check access first.
+MEDIA_ROOT = Path(os.environ.get("AMENDS_FILES_DIR", VAR_DIR / "files")).resolve()
+MEDIA_URL = "/files/"
+AMENDS_STORAGE = os.environ.get("AMENDS_STORAGE", "filesystem").strip().lower()
+if AMENDS_STORAGE not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured(
+        f"AMENDS_STORAGE must be 'filesystem' or 's3', not {AMENDS_STORAGE!r}"
+    )
+_DEFAULT_STORAGE: dict[str, Any] = (
+    {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"default_acl": "private"}}
+    if AMENDS_STORAGE == "s3"
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
