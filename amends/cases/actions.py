@@ -54,8 +54,18 @@ from amends.cases.writes import (
     transition,
     uk_date,
 )
+from amends.comms.models import OutboxKind
+from amends.comms.outbox import Outbox, customer_recipient
 from amends.domain.access import ActorKind, Permission, Work
-from amends.domain.codes import CaseKind, ChannelType, CustomerType, Duration
+from amends.domain.codes import (
+    CaseFacts,
+    CaseKind,
+    ChannelType,
+    Code,
+    CustomerType,
+    Duration,
+    ObligationKind,
+)
 from amends.domain.lifecycle import Action, State
 from amends.domain.obligations import LONDON
 from amends.domain.reference import make_reference
@@ -143,10 +153,13 @@ def _simple(
     at: datetime | None,
     expected_version: int | None,
     record: Callable[[datetime], Record | None] = lambda at: None,
+    then: Callable[[CaseWrite], None] | None = None,
 ) -> Case:
     def body(w: CaseWrite) -> None:
         when = _when(w, at)
         transition(w, action, at=when, record=record(when))
+        if then is not None:
+            then(w)
 
     return _run(
         case_id=case_id,
@@ -393,6 +406,23 @@ def case_open(
         for row in rows:
             row.case_id = case.pk
         upsert(rows)
+        if _promises_acknowledgement(code, case):
+            # The code promises an acknowledgement for this case (timed or not: V4VoIP's
+            # "we will send a confirmation email acknowledging receipt" has no time): Amends
+            # sends it at once (reference, what happens next and by when); the clock, if
+            # any, is met when it reaches the customer (sent, posted, or the call logged).
+            outbox = Outbox()
+            outbox.add(
+                provider=provider,
+                case=case,
+                kind=OutboxKind.ACKNOWLEDGEMENT,
+                key=f"case:{case.pk}:acknowledgement",
+                recipient=customer_recipient(customer),
+                now=now,
+                payload={"reference": case.reference},
+                meets="acknowledge",
+            )
+            outbox.flush()
         chain = Chain(provider.pk)
         chain.add(
             case=case,
@@ -410,6 +440,17 @@ def case_open(
         chain.flush()
     log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
     return case
+
+
+def _promises_acknowledgement(code: Code, case: Case) -> bool:
+    spec = code.case_kind(CaseKind(case.kind))
+    if spec is None:
+        return False
+    facts = CaseFacts(channel=ChannelType(case.channel), support_contract=case.support_contract)
+    return any(
+        promise.kind is ObligationKind.ACKNOWLEDGE and promise.condition.matches(facts)
+        for promise in spec.promises
+    )
 
 
 # --------------------------------------------------------------------------- the lifecycle
@@ -478,6 +519,14 @@ def case_assign(
             data["handler"] = member.user_id
 
         transition(w, Action.ASSIGN, at=w.now, record=apply)
+        if w.case.handler_introduced_at is None and w.promised(ObligationKind.INTRODUCE_HANDLER):
+            # ISS: "Your case handler will then contact you within 48 hours ... giving their
+            # direct contact details": sent at once, met when it reaches the customer.
+            w.message(
+                OutboxKind.HANDLER_INTRODUCTION,
+                meets="introduce_handler",
+                handler=member.user_id,
+            )
 
     return _run(
         case_id=case_id,
@@ -621,6 +670,9 @@ def case_escalate(
         at=at,
         expected_version=expected_version,
         record=lambda when: escalate_facts(why, when),
+        then=lambda w: w.message(
+            OutboxKind.ESCALATION_ACKNOWLEDGEMENT, level=w.case.escalation_level
+        ),
     )
 
 
@@ -655,6 +707,7 @@ def case_propose_resolution(
         at=at,
         expected_version=expected_version,
         record=record,
+        then=lambda w: w.message(OutboxKind.PROPOSED_RESOLUTION, proposal=text),
     )
 
 
@@ -746,6 +799,10 @@ def case_close(
 
         return apply
 
+    def closure(w: CaseWrite) -> None:
+        if w.case.kind == CaseKind.COMPLAINT.value:
+            w.message(OutboxKind.CLOSURE)
+
     return _simple(
         Action.CLOSE,
         case_id=case_id,
@@ -754,6 +811,7 @@ def case_close(
         at=at,
         expected_version=expected_version,
         record=record,
+        then=closure,
     )
 
 

@@ -146,6 +146,7 @@ def obligation_act(*, obligation_id: int, case_id: int, provider_id: int, now: d
             transition(
                 write, Action.ESCALATE, at=now, record=escalate_facts(f"{row.key} breached", now)
             )
+            write.message(OutboxKind.ESCALATION_ACKNOWLEDGEMENT, level=write.case.escalation_level)
     write.finish()
     log.info("obligation breached", extra={"case_id": case.pk, "obligation_id": row.pk})
     return True

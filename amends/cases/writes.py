@@ -20,14 +20,14 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from amends.cases.actors import Actor
-from amends.cases.clocks import reconcile, upsert
+from amends.cases.clocks import promises, reconcile, upsert
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.events import Chain, EventKind
 from amends.cases.models import Case, Obligation
 from amends.comms.models import OutboxKind
 from amends.comms.outbox import Outbox, customer_recipient, staff_recipient
 from amends.domain.access import ActorKind
-from amends.domain.codes import CaseKind, Code
+from amends.domain.codes import CaseKind, Code, ObligationKind
 from amends.domain.lifecycle import Action, CaseStatus, State, TransitionRefused, decide
 from amends.domain.obligations import LONDON
 from amends.providers.models import StaffMember
@@ -118,7 +118,7 @@ class CaseWrite:
     def event(self, kind: EventKind, data: dict[str, Any]) -> None:
         self.chain.add(case=self.case, actor=self.actor.label, at=self.now, kind=kind, data=data)
 
-    def to_customer(self, kind: OutboxKind, key: str, **payload: Any) -> None:
+    def to_customer(self, kind: OutboxKind, key: str, *, meets: str = "", **payload: Any) -> None:
         self.outbox.add(
             provider=self.case.provider,
             case=self.case,
@@ -127,7 +127,18 @@ class CaseWrite:
             recipient=customer_recipient(self.case.customer),
             now=self.now,
             payload={"reference": self.case.reference, **payload},
+            meets=meets,
         )
+
+    def message(self, kind: OutboxKind, *, meets: str = "", **payload: Any) -> None:
+        """The customer's message for what just happened, once per occasion (keyed by the
+        case's version: a retried transaction writes the same key)."""
+        key = f"case:{self.case.pk}:{kind.value}:v{self.case.version + 1}"
+        self.to_customer(kind, key, meets=meets, **payload)
+
+    def promised(self, kind: ObligationKind) -> bool:
+        """Whether the code promises this (a clock of that kind in force for the case)."""
+        return any(p.kind is kind for p in promises(self.case, self.code))
 
     def to_staff(self, kind: OutboxKind, key: str, user: User | None, **payload: Any) -> None:
         self.outbox.add(

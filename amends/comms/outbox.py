@@ -92,6 +92,7 @@ class Outbox:
         recipient: Recipient,
         now: datetime,
         payload: dict[str, Any],
+        meets: str = "",
     ) -> None:
         subject, body = render(kind, provider=provider, case=case, payload=payload)
         self.rows.append(
@@ -113,6 +114,7 @@ class Outbox:
                 message_id=message_id_for(key),
                 created_at=now,
                 next_attempt_at=now,
+                meets=meets,
             )
         )
 

@@ -12,6 +12,7 @@ from amends.cases.models import Case, Obligation
 from amends.comms.models import OutboxKind, OutboxMessage
 from amends.comms.outbox import Outbox, customer_recipient
 from amends.domain.codes import CaseKind
+from amends.domain.lifecycle import Action
 from tests.cases.conftest import World, london
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,30 @@ def test_a_dissatisfied_message_on_a_query_makes_it_a_complaint(iss: World) -> N
     assert (query.kind, query.first_received_at) == ("complaint", london(2026, 11, 20, 10))
     event = query.events.get(kind="message_received")
     assert event.data["message"] == 17 and event.data["dissatisfied"] is True
+
+
+def test_amends_itself_sends_what_the_code_promises_as_things_happen(iss: World) -> None:
+    # ISS promises an acknowledgement (24 working hours) and a handler's introduction
+    # (48 hours): both are written by Amends, and met when they reach the customer.
+    case = iss.open(london(2026, 11, 20, 10))
+    ack = OutboxMessage.objects.get(case=case, kind="acknowledgement")
+    assert (ack.meets, ack.audience) == ("acknowledge", "customer")
+    iss.act(case, Action.ASSIGN, london(2026, 11, 20, 11))
+    intro = OutboxMessage.objects.get(case=case, kind="handler_introduction")
+    assert intro.meets == "introduce_handler"
+
+    iss.act(case, Action.ESCALATE, london(2026, 11, 21, 11))
+    iss.act(case, Action.PROPOSE_RESOLUTION, london(2026, 11, 22, 11), proposal="A £20 credit")
+    iss.act(case, Action.ACCEPT_RESOLUTION, london(2026, 11, 22, 12))
+    iss.act(case, Action.CLOSE, london(2026, 11, 22, 13))
+    kinds = set(OutboxMessage.objects.filter(case=case).values_list("kind", flat=True))
+    assert {"escalation_acknowledgement", "proposed_resolution", "closure"} <= kinds
+
+
+def test_v4voip_acknowledges_written_complaints_only(v4voip: World) -> None:
+    from amends.domain.codes import ChannelType
+
+    by_phone = v4voip.open(london(2026, 11, 20, 10), channel=ChannelType.PHONE)
+    by_email = v4voip.open(london(2026, 11, 20, 10), channel=ChannelType.EMAIL)
+    assert not OutboxMessage.objects.filter(case=by_phone, kind="acknowledgement").exists()
+    assert OutboxMessage.objects.filter(case=by_email, kind="acknowledgement").exists()

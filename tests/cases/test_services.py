@@ -192,7 +192,8 @@ def test_deadlock_issues_the_adr_letter_once(iss: World) -> None:
     case.refresh_from_db()
     assert case.state == "adr_letter_issued"
     assert case.adr_letter_trigger == "deadlock"
-    assert list(OutboxMessage.objects.values_list("key", "kind")) == [
+    letters = OutboxMessage.objects.filter(kind__startswith="adr_letter")
+    assert list(letters.values_list("key", "kind")) == [
         (f"case:{case.pk}:adr_letter:deadlock:v{case.version}", "adr_letter")
     ]
     assert due(case, "adr_letter").state == "met"
@@ -206,10 +207,8 @@ def test_a_customer_request_for_the_letter_after_it_was_sent_gets_a_copy(iss: Wo
     act(iss, case, Action.REQUEST_ADR_LETTER, london(2026, 11, 4, 10))
     case.refresh_from_db()
     assert case.adr_letter_trigger == "customer_request"
-    assert sorted(OutboxMessage.objects.values_list("kind", flat=True)) == [
-        "adr_letter",
-        "adr_letter_copy",
-    ]
+    letters = OutboxMessage.objects.filter(kind__startswith="adr_letter")
+    assert sorted(letters.values_list("kind", flat=True)) == ["adr_letter", "adr_letter_copy"]
 
 
 def test_a_request_after_acceptance_is_not_refused(iss: World) -> None:
