@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate clean
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-sweep: $(STAMP)
 
 bench-simulate: $(STAMP)
 	$(BIN)/python -m benchmarks.simulate --complaints 10000 --days 120
+
+# Statements and time per call of each typed service, SQLite and PostgreSQL, beside
+# django-helpdesk's public ticket form (in its own virtualenv, var/helpdesk-venv, made on first use).
+bench-services: $(STAMP)
+	$(BIN)/python -m benchmarks.services --write
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*

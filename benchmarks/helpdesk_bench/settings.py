@@ -1,0 +1,84 @@
+"""A minimal Django project for django-helpdesk: what its install docs ask for, nothing else.
+
+Environment: ``HELPDESK_BENCH_DATABASE_URL`` (``sqlite:///...`` or ``postgres://...``) and
+``HELPDESK_BENCH_DIR`` (a scratch directory for attachments). SQLite gets the same connection
+options Amends uses (WAL, synchronous=NORMAL, IMMEDIATE transactions), so that the comparison
+is of the applications, not of journal modes. Outgoing mail goes to Django's locmem backend.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE = Path(os.environ.get("HELPDESK_BENCH_DIR", "/tmp/helpdesk-bench"))
+SECRET_KEY = "helpdesk-bench-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.sites",  # helpdesk: the domain in e-mail links
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",  # helpdesk: elapsed times
+    "rest_framework",  # helpdesk's API
+    "helpdesk",
+]
+SITE_ID = 1
+# pinax-teams is optional; without it, teams mode must be off (helpdesk's docs/teams.rst).
+HELPDESK_TEAMS_MODE_ENABLED = False
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "benchmarks.helpdesk_bench.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_db = dict(dj_database_url.parse(os.environ["HELPDESK_BENCH_DATABASE_URL"], conn_max_age=0))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA busy_timeout=20000;"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+MEDIA_ROOT = BASE / "media"
+MEDIA_URL = "/media/"
+LOGIN_URL = "/helpdesk/login/"
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEFAULT_FROM_EMAIL = "helpdesk@example.invalid"
