@@ -66,7 +66,7 @@ from amends.domain.codes import (
     Duration,
     ObligationKind,
 )
-from amends.domain.lifecycle import Action, State
+from amends.domain.lifecycle import OPEN_STATES, Action, State
 from amends.domain.obligations import LONDON
 from amends.domain.reference import make_reference
 from amends.providers.models import CaseCounter, Provider, StaffMember
@@ -271,13 +271,8 @@ def customer_create(
             now=now,
             not_before=None,
         )
-    if (
-        fields["account_number"]
-        and Customer.objects.filter(
-            provider=provider, account_number=fields["account_number"]
-        ).exists()
-    ):
-        raise v.invalid("account_number", "A customer with that account number already exists.")
+    # The account number is unique per provider: the database says so (one statement, and no
+    # window between a check and the insert for another process to take the number).
     try:
         with transaction.atomic():
             return Customer.objects.create(
@@ -293,7 +288,6 @@ def customer_create(
                 **fields,
             )
     except IntegrityError:
-        # Another process took the account number between the check and the insert.
         raise v.invalid(
             "account_number", "A customer with that account number already exists."
         ) from None
@@ -1173,7 +1167,7 @@ def case_log_call(
 
     def body(w: CaseWrite) -> None:
         when = _when(w, at)
-        counts = update_given and w.case.state in {s.value for s in _OWES_CONTACT}
+        counts = update_given and State(w.case.state) in OPEN_STATES
         if counts:
             _update_given(w.case, when)
         data = {"direction": direction, "summary": text, "update_given": counts}
@@ -1189,23 +1183,6 @@ def case_log_call(
         expected_version=expected_version,
         body=body,
     )
-
-
-_OWES_CONTACT = frozenset(
-    {
-        State.RECEIVED,
-        State.ACKNOWLEDGED,
-        State.ASSIGNED,
-        State.INVESTIGATING,
-        State.ESCALATED,
-        State.RESOLUTION_PROPOSED,
-        State.REOPENED,
-        State.ADR_LETTER_ISSUED,
-        State.DEADLOCK,
-        State.REFERRED,
-        State.SCHEME_DECISION,
-    }
-)
 
 
 def case_add_note(

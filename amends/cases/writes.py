@@ -60,7 +60,9 @@ def lock_case(case_id: int, actor: Actor, *, skip_locked: bool = False) -> Case 
         return None
     return (
         Case.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .select_related("code_version", "provider", "customer")
+        # The handler too: the messages a transition writes name the person who owns the
+        # complaint (one joined read instead of another statement).
+        .select_related("code_version", "provider", "customer", "handler")
         .filter(pk=case_id, provider_id=actor.provider_id)
         .first()
     )
