@@ -33,16 +33,17 @@ contracts: $(STAMP)
 migrations-check: $(STAMP)
 	$(BIN)/amends makemigrations --check --dry-run
 
-# pytest exits 5 when it collected no test: that is a failure here, never green.
+# pytest exits 5 when it collected no test: that is a failure here, never green. Two
+# processes (pytest-xdist): the machine has two cores.
 pytest: $(STAMP)
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2
 
 # The same tests on PostgreSQL when AMENDS_TEST_POSTGRES names a server
 # (e.g. postgres://root@127.0.0.1:5432/amends); pytest-django creates test_<name>.
 pytest-postgres: $(STAMP)
 	@if [ -n "$$AMENDS_TEST_POSTGRES" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
-		DATABASE_URL="$$AMENDS_TEST_POSTGRES" $(BIN)/pytest -p no:cacheprovider; \
+		DATABASE_URL="$$AMENDS_TEST_POSTGRES" $(BIN)/pytest -p no:cacheprovider -n 2; \
 	else \
 		echo "AMENDS_TEST_POSTGRES is not set: PostgreSQL run skipped (CI sets it)."; \
 	fi
