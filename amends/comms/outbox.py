@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from amends.comms.documents import render
+from amends.comms.documents import render_message
 from amends.comms.models import Audience, OutboxChannel, OutboxKind, OutboxMessage
 
 #: Formats that need a printed letter, whatever else the customer prefers.
@@ -94,7 +94,17 @@ class Outbox:
         payload: dict[str, Any],
         meets: str = "",
     ) -> None:
-        subject, body = render(kind, provider=provider, case=case, payload=payload)
+        # The text and the HTML from one context, written now: the evidence of what was sent.
+        rendered = render_message(
+            kind,
+            provider=provider,
+            case=case,
+            payload=payload,
+            channel=recipient.channel.value,
+            recipient_name=recipient.name,
+            now=now,
+        )
+        subject, body = rendered.subject, rendered.text
         self.rows.append(
             OutboxMessage(
                 provider_id=provider.pk,
@@ -108,8 +118,9 @@ class Outbox:
                 recipient_address=recipient.address,
                 formats=list(recipient.formats),
                 payload=payload,
-                subject=subject,
+                subject=subject[:300],
                 body_text=body,
+                body_html=rendered.html if recipient.channel is OutboxChannel.EMAIL else "",
                 body_sha256=hashlib.sha256(body.encode()).hexdigest(),
                 message_id=message_id_for(key),
                 created_at=now,
