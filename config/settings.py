@@ -272,6 +272,7 @@ AMENDS_WORKER_STALE_AFTER = float(os.environ.get("AMENDS_WORKER_STALE_AFTER", "6
 AMENDS_WORKER_SWEEPS = [
     "amends.cases.worker.obligation_sweep",
     "amends.cases.events.audit_checkpoint_sweep",
+    "amends.comms.sender.outbox_email_sweep",
 ]
 
 # Logging: ids, never people (see architecture.md, convention 11) -----------------------------
