@@ -265,6 +265,13 @@ if PRODUCTION:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Email delivery: attempts before an email is given up (dead) and staff alerted; the waits
+# double from 1 minute to at most an hour, so 30 attempts span about a day (a relay outage of
+# a few hours loses nothing). The lease: how long a claimed email is not due for another
+# worker (after a crash mid-send it goes again once this has passed, with the same Message-ID).
+AMENDS_EMAIL_MAX_ATTEMPTS = int(os.environ.get("AMENDS_EMAIL_MAX_ATTEMPTS", "30"))
+AMENDS_EMAIL_LEASE = float(os.environ.get("AMENDS_EMAIL_LEASE", "600"))
+
 # Worker ------------------------------------------------------------------------------------
 AMENDS_WORKER_INTERVAL = float(os.environ.get("AMENDS_WORKER_INTERVAL", "5"))
 # A heartbeat older than this makes /healthz report the worker as stale.

@@ -22,7 +22,7 @@ message to staff or without a case is marked sent here.
 **Failures.** An attempt that fails records ``last_error`` (the exception's type, the SMTP code
 and the server's short reply, with any address in it replaced by ``<address>``), status failed
 and ``next_attempt_at = now + backoff(attempts)``: 1 minute, doubling, at most an hour. After
-``AMENDS_EMAIL_MAX_ATTEMPTS`` attempts (8 by default: about two hours of retries) the row is
+``AMENDS_EMAIL_MAX_ATTEMPTS`` attempts (30 by default: about a day of retries) the row is
 dead and staff get one alert (an outbox ``worker_alert`` to the case's manager, or the
 provider's alerts address, keyed ``outbox:<id>:dead``); the alert of an alert that died is not
 sent again (it would go to the same place). A permanent refusal of the recipient (a 5xx reply
@@ -92,7 +92,7 @@ PENDING = (OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value)
 BATCH = 200
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MOST = timedelta(hours=1)
-DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_MAX_ATTEMPTS = 30
 DEFAULT_LEASE_SECONDS = 600.0
 
 # Anything shaped like an address, in a server's reply or an exception's text.
@@ -114,7 +114,7 @@ def _setting(name: str, default: float) -> float:
 
 
 def max_attempts() -> int:
-    """Attempts before a row is given up (``AMENDS_EMAIL_MAX_ATTEMPTS``, default 8)."""
+    """Attempts before a row is given up (``AMENDS_EMAIL_MAX_ATTEMPTS``, default 30)."""
     return int(_setting("AMENDS_EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
 
 

@@ -104,6 +104,13 @@ def email_rows() -> list[OutboxMessage]:
 # -- delivered once ----------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def eight_attempts(settings: Any) -> None:
+    """These tests give up after 8 attempts (about two hours) to stay short; the default is
+    30 (about a day)."""
+    settings.AMENDS_EMAIL_MAX_ATTEMPTS = 8
+
+
 def test_backoff_doubles_from_a_minute_to_at_most_an_hour() -> None:
     assert [backoff(n) / timedelta(minutes=1) for n in range(1, 10)] == [
         1,
