@@ -114,3 +114,223 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --------------------------------------------------------------------------- inbound mail
+
+
+class MailboxKind(models.TextChoices):
+    """What a mailbox is for: the kind of case a new message to it opens."""
+
+    COMPLAINTS = "complaints", "Complaints"
+    QUERIES = "queries", "Account and sales queries"
+    SUPPORT = "support", "Support requests"
+    ABUSE = "abuse", "Abuse reports"
+
+
+class MailboxAuth(models.TextChoices):
+    PASSWORD = "password", "Password (from an environment variable)"
+    #: XOAUTH2 with a token from Microsoft's identity platform (client credentials, or a
+    #: refresh token when one is configured).
+    MICROSOFT = "oauth2_microsoft", "OAuth 2.0, Microsoft 365"
+    #: XOAUTH2 with a token from Google's OAuth 2.0 endpoint (a refresh token).
+    GOOGLE = "oauth2_google", "OAuth 2.0, Google Workspace"
+
+
+class MailboxSecurity(models.TextChoices):
+    SSL = "ssl", "IMAP over TLS (port 993)"
+    STARTTLS = "starttls", "IMAP with STARTTLS (port 143)"
+    #: Only for a server on the same host or a test server.
+    PLAIN = "plain", "Unencrypted (local servers only)"
+
+
+class Mailbox(models.Model):
+    """One of a provider's mailboxes. Secrets are never stored here: ``password_env`` and
+    the ``oauth2_*_env`` fields name environment variables that hold them."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, related_name="mailboxes"
+    )
+    kind = models.CharField(max_length=20, choices=MailboxKind.choices)
+    #: The address customers write to (how the pipe routes a message without --provider).
+    address = models.EmailField(unique=True)
+    active = models.BooleanField(default=True)
+    #: Empty: the mailbox is fed by the MTA pipe (``amends mail ingest``), not polled.
+    imap_host = models.CharField(max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(
+        max_length=10, choices=MailboxSecurity.choices, default=MailboxSecurity.SSL
+    )
+    imap_user = models.CharField(max_length=200, blank=True)
+    imap_folder = models.CharField(max_length=200, default="INBOX")
+    #: Where a message goes once it is stored (created when missing).
+    processed_folder = models.CharField(max_length=200, default="Amends-Processed")
+    auth = models.CharField(max_length=20, choices=MailboxAuth.choices, default="password")
+    password_env = models.CharField(max_length=100, blank=True)
+    oauth2_client_id = models.CharField(max_length=200, blank=True)
+    oauth2_client_secret_env = models.CharField(max_length=100, blank=True)
+    oauth2_refresh_token_env = models.CharField(max_length=100, blank=True)
+    #: Microsoft 365: the directory (tenant) id or domain.
+    oauth2_tenant = models.CharField(max_length=200, blank=True)
+    #: Overrides the identity platform's token endpoint (tests, sovereign clouds).
+    oauth2_token_url = models.URLField(blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "kind"], name="mailbox_provider_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"mailbox {self.pk} ({self.kind})"
+
+
+class InboundStatus(models.TextChoices):
+    #: Stored and committed; not yet interpreted (a crash here is picked up again).
+    STORED = "stored", "Stored, not yet read"
+    #: Landed on an existing case (a reply, by Message-ID or by reference).
+    THREADED = "threaded", "Added to its case"
+    #: Opened a new case.
+    OPENED = "opened", "Opened a case"
+    #: An automatic reply (out of office...): linked to its case when known, never answered.
+    AUTO_REPLY = "auto_reply", "Automatic reply"
+    #: A delivery report about one of our messages (or someone's).
+    BOUNCE = "bounce", "Delivery failure report"
+    #: Cannot be read or placed: shown to staff with the reason, who may open a case by hand.
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class InboundMessage(models.Model):
+    """One email received, stored before anything reads it (the raw bytes are the
+    evidence), then interpreted. A message is stored once: the same Message-ID for a provider,
+    or the same bytes when it has none (the partial unique constraints below)."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    #: The kind of mailbox it came to (the mailbox's, or the pipe's ``--mailbox``).
+    mailbox_kind = models.CharField(max_length=20, choices=MailboxKind.choices)
+    #: What a message is deduplicated within: ``provider:<id>``, or ``unrouted``.
+    scope = models.CharField(max_length=40)
+    #: ``pipe`` (the MTA), ``imap`` (the poller), ``file`` (a test or a replay).
+    source = models.CharField(max_length=10)
+    raw = models.FileField(upload_to="mail/raw/%Y/%m/", max_length=200)
+    raw_sha256 = models.CharField(max_length=64)
+    raw_size = models.PositiveBigIntegerField()
+    message_id = models.CharField(max_length=255, blank=True)
+    #: When Amends stored it.
+    stored_at = models.DateTimeField()
+    #: When the receiving mail server took it (topmost Received header, or the IMAP server's
+    #: internal date, or when it was stored): the case's first receipt for a new case.
+    arrived_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=InboundStatus.choices, default=InboundStatus.STORED
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    #: Interpretation that failed for a passing reason (the database) and will be retried.
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    quarantine_reason = models.CharField(max_length=300, blank=True)
+
+    # What was read (for staff; the raw message is the record).
+    from_address = models.CharField(max_length=254, blank=True)
+    from_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    #: What the sender wrote this time (quoted text stripped); the whole text is in ``text``.
+    display_text = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    #: The HTML part, sanitised.
+    html = models.TextField(blank=True)
+    in_reply_to = models.JSONField(default=list, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    defects = models.JSONField(default=list, blank=True)
+    #: Why it is automatic (RFC 3834 header, out-of-office subject, null sender), or "".
+    auto_reply_reason = models.CharField(max_length=200, blank=True)
+    #: For a delivery report: what it says (action, status, recipient, diagnostic).
+    bounce = models.JSONField(default=dict, blank=True)
+
+    # Where it went, and why.
+    case = models.ForeignKey(
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inbound_messages",
+    )
+    customer = models.ForeignKey(
+        "cases.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    #: The message of ours it answers or reports on.
+    outbox = models.ForeignKey(
+        OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    #: How it found its case: ``in_reply_to``, ``references``, ``subject_reference``, ``new``.
+    threaded_by = models.CharField(max_length=30, blank=True)
+    #: A reference in the subject that was not trusted, and why (shown to staff).
+    reference_note = models.CharField(max_length=300, blank=True)
+    #: The case a mistyped reference probably meant (same prefix, year and serial): for
+    #: staff to merge, never used by Amends.
+    suggested_case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: The dissatisfaction rules that matched: ``[{"rule": ..., "words": ...}]``.
+    triggers = models.JSONField(default=list, blank=True)
+    #: True when it opened or turned its case into a complaint because of ``triggers``
+    #: (staff may reclassify the case, with a reason, through the case's services).
+    recognised_as_complaint = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-stored_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="inbound_once_per_message_id",
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "raw_sha256"],
+                condition=models.Q(message_id=""),
+                name="inbound_once_per_bytes_without_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["stored_at"],
+                condition=models.Q(status="stored"),
+                name="inbound_pending_idx",
+            ),
+            models.Index(fields=["provider", "status"], name="inbound_provider_status_idx"),
+            models.Index(fields=["message_id"], name="inbound_message_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound {self.pk}"
+
+
+class InboundAttachment(models.Model):
+    """An attachment of an inbound message: kept (``file``) or refused with the reason, and
+    always listed."""
+
+    message = models.ForeignKey(
+        InboundMessage, on_delete=models.CASCADE, related_name="attachments"
+    )
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    file = models.FileField(upload_to="mail/attachments/%Y/%m/", max_length=200, blank=True)
+    refused = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="inbound_attachment_position_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
