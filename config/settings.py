@@ -280,6 +280,7 @@ AMENDS_WORKER_SWEEPS = [
     "amends.cases.worker.obligation_sweep",
     "amends.cases.events.audit_checkpoint_sweep",
     "amends.comms.sender.outbox_email_sweep",
+    "amends.comms.intake.inbound_sweep",
 ]
 
 # Logging: ids, never people (see architecture.md, convention 11) -----------------------------
