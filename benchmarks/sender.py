@@ -52,6 +52,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks._results import write_block
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HEADING = "## Email sender: messages per second to a local SMTP server (issue 10)"
@@ -465,23 +467,19 @@ def section(report: dict[str, Any]) -> str:
 
 def write(text: str) -> None:
     """Rewrite this benchmark's block in RESULTS.md (append the section if missing)."""
-    block = f"{BEGIN}\n{text}{END}\n"
-    current = RESULTS.read_text(encoding="utf-8")
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        tail = tail.lstrip("\n")
-        current = head + block + ("\n" + tail if tail else "")
-    else:
-        intro = (
+    write_block(
+        begin=BEGIN,
+        end=END,
+        heading=HEADING,
+        intro=(
             "`python -m benchmarks.sender --write`: the worker's email sweep "
             "(`amends.comms.sender.outbox_email_sweep`) delivering outbox rows to a local "
             "aiosmtpd server, on SQLite and PostgreSQL scratch databases; each message is "
             "claimed in its own transaction, sent, and recorded. The block between the "
             "markers is rewritten by each run, the notes after it are kept."
-        )
-        current = current.rstrip("\n") + f"\n\n{HEADING}\n\n{intro}\n\n{block}"
-    RESULTS.write_text(current, encoding="utf-8")
+        ),
+        text=text,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

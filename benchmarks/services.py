@@ -60,6 +60,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks._results import write_block
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HELPDESK_DIR = REPO / "benchmarks" / "helpdesk_bench"
@@ -729,23 +731,20 @@ def section(report: dict[str, Any]) -> str:
 
 
 def write(text: str) -> None:
-    block = f"{BEGIN}\n{text}{END}\n"
-    current = RESULTS.read_text(encoding="utf-8")
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        tail = tail.lstrip("\n")
-        current = head + block + ("\n" + tail if tail else "")
-    else:
-        intro = (
+    """Rewrite this benchmark's block in RESULTS.md (append the section if missing)."""
+    write_block(
+        begin=BEGIN,
+        end=END,
+        heading=HEADING,
+        intro=(
             "`python -m benchmarks.services --write` (or `make bench-services`): SQL statements "
             "and time per call of each typed service of `amends.cases.actions`, on SQLite and "
             "PostgreSQL scratch databases, beside django-helpdesk's public ticket form run the "
             "same way in its own virtualenv and scratch databases. The block between the markers "
             "is rewritten by each run, the notes after it are kept."
-        )
-        current = current.rstrip("\n") + f"\n\n{HEADING}\n\n{intro}\n\n{block}"
-    RESULTS.write_text(current, encoding="utf-8")
+        ),
+        text=text,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
