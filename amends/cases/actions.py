@@ -499,7 +499,7 @@ def case_assign(
                 role__in=HANDLING_ROLES,
                 user__is_active=True,
             )
-            .only("user_id")
+            .select_related("user")  # the messages name the new handler: read them once
             .first()
         )
         if member is None:
@@ -509,7 +509,7 @@ def case_assign(
             )
 
         def apply(case: Case, data: dict[str, Any]) -> None:
-            case.handler_id = member.user_id
+            case.handler = member.user
             data["handler"] = member.user_id
 
         transition(w, Action.ASSIGN, at=w.now, record=apply)

@@ -7,8 +7,11 @@ chain is checkpointed outside the database (``AMENDS_AUDIT_CHECKPOINT_DIR``) by 
 
 A transaction collects its events in a :class:`Chain` and appends them **at its end**: the
 provider's ledger row is the last lock any writer takes (case, then obligations, then the
-ledger), for three statements (``UPDATE ... RETURNING`` locks and reads the head, one INSERT
-of the events, one UPDATE of the head's seal).
+ledger). A case's writer read the ledger's head (unlocked) with the case, so it seals its
+events on that head and moves the ledger in one ``UPDATE ... WHERE`` the head is still the one
+read (which takes the lock), then inserts the events: two statements. When another writer of
+the provider moved the head meanwhile, or none was read, three: ``UPDATE ... RETURNING`` locks
+and reads the head, one INSERT of the events, one UPDATE of the head's seal.
 """
 
 from __future__ import annotations
@@ -112,13 +115,37 @@ class Chain:
             _Pending(case.pk if case is not None else None, actor, at, EventKind(kind), data)
         )
 
-    def flush(self) -> list[Event]:
+    def flush(self, *, head: tuple[int, str] | None = None) -> list[Event]:
         """Append the pending events to the provider's chain (call inside the transaction,
-        after every other write: the ledger is locked last)."""
+        after every other write: the ledger is locked last).
+
+        ``head`` is the ledger as read (unlocked) with the case: the events are sealed on it
+        and the ledger moved on only if it is still there (one ``UPDATE ... WHERE sequence =
+        read``, which locks the row); if another transaction moved it meanwhile, the row is
+        locked and read again and the events sealed on that (the chain never forks)."""
         if not self.pending:
             return []
-        sequence, previous = _ledger_advance(self.provider_id, len(self.pending))
-        sequence -= len(self.pending)
+        count = len(self.pending)
+        if head is not None:
+            events, last = self._sealed(head[0], head[1])
+            moved = ProviderLedger.objects.filter(
+                provider_id=self.provider_id,
+                last_event_sequence=head[0],
+                last_event_hash=head[1],
+            ).update(last_event_sequence=head[0] + count, last_event_hash=last)
+            if moved:
+                Event.objects.bulk_create(events)
+                self.pending.clear()
+                return events
+        sequence, previous = _ledger_advance(self.provider_id, count)
+        events, last = self._sealed(sequence - count, previous)
+        Event.objects.bulk_create(events)
+        ProviderLedger.objects.filter(provider_id=self.provider_id).update(last_event_hash=last)
+        self.pending.clear()
+        return events
+
+    def _sealed(self, sequence: int, previous: str) -> tuple[list[Event], str]:
+        """The pending events sealed after the event (``sequence``, ``previous``)."""
         key = audit_key()
         events: list[Event] = []
         for item in self.pending:
@@ -148,10 +175,7 @@ class Chain:
                 )
             )
             previous = digest
-        Event.objects.bulk_create(events)
-        ProviderLedger.objects.filter(provider_id=self.provider_id).update(last_event_hash=previous)
-        self.pending.clear()
-        return events
+        return events, previous
 
 
 _ADVANCE = (

@@ -2,11 +2,13 @@
 
 :class:`CaseWrite` is the unit of work every service and the worker use. One lock order for
 every writer: **the case** (``SELECT ... FOR UPDATE``, which also reads its code version,
-provider and customer), then **its clocks** (one upsert), then the outbox (one insert), then
-**the provider's ledger, last and briefly** (the events of the whole transaction appended in
-three statements). A typical transition is six statements whatever the case's history:
-lock-and-read the case, update it (only the columns that changed), upsert its clocks, advance
-the ledger, insert the events, seal the head.
+provider, customer, handler and the provider's ledger head, unlocked), then **its clocks**
+(one upsert), then the outbox (one insert), then **the provider's ledger, last and briefly**
+(the events of the whole transaction sealed on the head read with the case, the ledger moved
+on if it is still there, then the events inserted; see :meth:`Chain.flush`). A transition is
+at most six statements whatever the case's history: lock-and-read the case, update it (only
+the columns that changed), upsert its clocks (only when one changed), insert its message (when
+it writes one), move the ledger, insert the events.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist
 
 from amends.cases.actors import Actor
 from amends.cases.clocks import promises, reconcile, upsert
@@ -30,7 +33,7 @@ from amends.domain.access import ActorKind
 from amends.domain.codes import CaseKind, Code, ObligationKind
 from amends.domain.lifecycle import Action, CaseStatus, State, TransitionRefused, decide
 from amends.domain.obligations import LONDON
-from amends.providers.models import StaffMember
+from amends.providers.models import Provider, StaffMember
 from amends.providers.services import code_of
 
 _FIELDS = [f.attname for f in Case._meta.concrete_fields if not f.primary_key]
@@ -62,10 +65,24 @@ def lock_case(case_id: int, actor: Actor, *, skip_locked: bool = False) -> Case 
         Case.objects.select_for_update(of=("self",), skip_locked=skip_locked)
         # The handler too: the messages a transition writes name the person who owns the
         # complaint (one joined read instead of another statement).
-        .select_related("code_version", "provider", "customer", "handler")
+        # and the ledger's head (not locked: the chain takes it last, see Chain.flush).
+        .select_related("code_version", "provider", "customer", "handler", "provider__ledger")
+        .defer("code_version__content")  # code_of reads it once per process
         .filter(pk=case_id, provider_id=actor.provider_id)
         .first()
     )
+
+
+def ledger_head(case: Case) -> tuple[int, str] | None:
+    """The provider's ledger head as read with the case (None when it was not read)."""
+    provider = case.provider
+    if not Provider.ledger.is_cached(provider):
+        return None
+    try:
+        ledger = provider.ledger
+    except ObjectDoesNotExist:  # a provider made before ledgers: Chain.flush makes its row
+        return None
+    return ledger.last_event_sequence, ledger.last_event_hash
 
 
 def not_found() -> CaseError:
@@ -162,7 +179,7 @@ class CaseWrite:
         case.save(update_fields=changed)
         upsert([*(extra_rows or []), *rows])
         self.outbox.flush()
-        self.chain.flush()
+        self.chain.flush(head=ledger_head(case))
         return case
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
-from functools import lru_cache
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -101,12 +100,22 @@ def staff_create(
 # --------------------------------------------------------------------------- code versions
 
 
-@lru_cache(maxsize=64)
-def _parsed(
-    version_id: int, sha256: str, content: str, closed: tuple[date, ...]
-) -> tuple[Code, BusinessCalendar]:
-    code = parse_code(content, filename=f"code-version-{version_id}.toml")
-    return code, calendar_for_code(code, closed)
+#: Parsed codes by (version id, content digest, closures): a version never changes, so its
+#: text is read from the database only when it is not here (callers defer the column).
+_CODES: dict[tuple[int, str, tuple[date, ...]], tuple[Code, BusinessCalendar]] = {}
+_CODES_MAX = 64
+
+
+def _parsed(version: CodeVersion, closed: tuple[date, ...]) -> tuple[Code, BusinessCalendar]:
+    key = (version.pk, version.sha256, closed)
+    found = _CODES.get(key)
+    if found is None:
+        code = parse_code(version.content, filename=f"code-version-{version.pk}.toml")
+        found = (code, calendar_for_code(code, closed))
+        while len(_CODES) >= _CODES_MAX:
+            _CODES.pop(next(iter(_CODES)), None)
+        _CODES[key] = found
+    return found
 
 
 def provider_closed_dates(provider: Provider) -> tuple[date, ...]:
@@ -119,7 +128,7 @@ def code_of(
     """The parsed code of a stored version and its calendar, with the provider's closures
     (cached: versions never change; a change of closures is a new cache entry)."""
     closed = provider_closed_dates(provider) if provider is not None else ()
-    return _parsed(version.pk, version.sha256, version.content, closed)
+    return _parsed(version, closed)
 
 
 def code_version_activate(
@@ -153,6 +162,7 @@ def code_version_activate(
 def code_version_in_force(*, provider: Provider, on: date) -> CodeVersion | None:
     return (
         CodeVersion.objects.filter(provider=provider, effective_from__lte=on)
+        .defer("content")  # read once per process by code_of, not with every case
         .order_by("-effective_from", "-activated_at")
         .first()
     )

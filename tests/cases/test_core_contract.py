@@ -263,7 +263,6 @@ def test_health_reports_clocks_the_worker_is_failing_on(iss: World, client) -> N
 
 
 def test_a_role_without_the_permission_is_refused_by_the_service(iss: World) -> None:
-    from amends.cases.actors import staff_actor
     from amends.domain.access import Role
     from amends.providers.services import staff_create
 
@@ -361,7 +360,6 @@ def test_the_providers_closure_days_are_not_working_days(iss: World) -> None:
 
 
 def test_compensation_is_recorded_then_applied_to_an_invoice_once(iss: World) -> None:
-    from amends.cases.actors import staff_actor
     from amends.cases.models import CompensationBasis, CompensationForm
     from amends.domain.access import Role
     from amends.providers.services import staff_create
@@ -428,7 +426,6 @@ def test_another_providers_compensation_is_not_found(iss: World, v4voip: World) 
         basis=CompensationBasis.GOODWILL,
         now=london(2026, 5, 5, 10),
     )
-    from amends.cases.actors import staff_actor
     from amends.domain.access import Role
     from amends.providers.services import staff_create
 
@@ -521,3 +518,65 @@ def test_a_transition_is_six_statements_whatever_the_cases_history(iss: World) -
         ]
     assert counts[1] == counts[12], counts  # constant in the case's history
     assert max(counts[12]) <= 6, counts
+
+
+def test_every_transition_a_face_calls_is_six_statements_or_fewer(iss: World) -> None:
+    """Messages included: the ledger's head is read with the case, so the chain costs two
+    statements (move the head if it is still the one read, insert the events)."""
+    t = london(2026, 5, 4, 10)
+    steps = [
+        (Action.ACKNOWLEDGE, {}),
+        (Action.ASSIGN, {}),
+        (Action.INTRODUCE_HANDLER, {}),
+        (Action.RECORD_UPDATE, {}),
+        (Action.ESCALATE, {}),
+        (Action.PROPOSE_RESOLUTION, {}),
+        (Action.REJECT_RESOLUTION, {}),
+        (Action.DECLARE_DEADLOCK, {}),
+    ]
+    staff = iss.staff  # a face resolves its actor once per request, outside the service
+    case = iss.open(t)
+    counts: dict[str, int] = {}
+    for n, (action, arguments) in enumerate(steps, start=1):
+        when = t + timedelta(minutes=n)
+        counts[action.value] = statements(
+            lambda a=action, w=when, kw=arguments: iss.act(case, a, w, actor=staff, **kw)
+        )
+    other = iss.open(t)
+    for n, action in enumerate(
+        (Action.PROPOSE_RESOLUTION, Action.ACCEPT_RESOLUTION, Action.CLOSE), start=1
+    ):
+        when = t + timedelta(hours=1, minutes=n)
+        counts[action.value] = statements(
+            lambda a=action, w=when: iss.act(other, a, w, actor=staff)
+        )
+    assert max(counts.values()) <= 6, counts
+    # Each one that writes a message did write it (nothing was saved by leaving it out).
+    kinds = set(OutboxMessage.objects.filter(case=case).values_list("kind", flat=True))
+    assert {"escalation_acknowledgement", "proposed_resolution", "adr_letter"} <= kinds, kinds
+
+
+def test_a_head_moved_by_another_writer_is_locked_and_read_again(iss: World) -> None:
+    """The ledger read with the case is only a guess: when another transaction of the same
+    provider appended events in between, the events are sealed on the real head."""
+    from amends.cases.events import Chain, EventKind, audit_verify
+    from amends.cases.writes import CaseWrite, lock_case
+
+    case = iss.open(london(2026, 5, 4, 10))
+    now = london(2026, 5, 4, 11)
+    actor = iss.staff
+    with transaction.atomic():
+        locked = lock_case(case.pk, actor)
+        assert locked is not None
+        write = CaseWrite(locked, actor, now)
+        write.event(EventKind.NOTE_ADDED, {"text": "first"})
+        # Meanwhile another writer of the provider appends (here: in the same transaction).
+        meanwhile = Chain(case.provider_id)
+        meanwhile.add(case=None, actor="system", at=now, kind=EventKind.NOTE_ADDED, data={})
+        meanwhile.flush()
+        with CaptureQueriesContext(connection) as captured:
+            write.finish()
+    ledger_writes = [q for q in captured.captured_queries if "providerledger" in q["sql"]]
+    assert len(ledger_writes) == 3, ledger_writes  # the guess, then lock-and-read, then seal
+    result = audit_verify(provider_id=case.provider_id)
+    assert result.broken is None, result.broken
