@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from amends.cases import actions
+from amends.cases.actors import staff_actor
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Obligation
 from amends.cases.worker import obligation_sweep
