@@ -1375,6 +1375,15 @@ def case_message_delivered(
             elif message.meets == "update":
                 _update_given(case, when)
             data["meets"] = message.meets
+        if (
+            message.kind == OutboxKind.ADR_LETTER.value
+            and message.channel == "post"
+            and case.adr_letter_dated_at is None
+        ):
+            # The posting date is the letter's date of issue: the ADR clock is met by it and
+            # the customer's 12 months run from it (the printed letter bears it).
+            case.adr_letter_dated_at = when
+            data["adr_letter_dated"] = when.isoformat()
         w.event(EventKind.MESSAGE_DELIVERED, data)
         done.append(case)
 

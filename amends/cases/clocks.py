@@ -70,7 +70,8 @@ def facts(case: Case) -> ClockFacts:
         update_interval=Duration.parse(case.update_interval) if case.update_interval else None,
         updates=tuple(datetime.fromisoformat(t) for t in case.update_history),
         resolved_at=case.resolved_at,
-        adr_letter_issued_at=case.adr_letter_issued_at,
+        # A letter counts from the date it bears: a printed one when it is posted.
+        adr_letter_issued_at=case.adr_letter_dated_at,
         escalations=tuple(
             Escalation(
                 level=int(e["level"]),

@@ -126,6 +126,10 @@ class Case(models.Model):
     acceptance_how = models.CharField(max_length=40, blank=True)
     adr_letter_issued_at = models.DateTimeField(null=True, blank=True)
     adr_letter_trigger = models.CharField(max_length=20, blank=True)
+    #: The date of issue the first ADR letter bears, from which the customer's 12 months run
+    #: and which meets the ADR clock: its issue when it goes by email (or as a call task),
+    #: its posting when it goes by post (empty until a person marks it posted).
+    adr_letter_dated_at = models.DateTimeField(null=True, blank=True)
     deadlock_at = models.DateTimeField(null=True, blank=True)
     final_position = models.TextField(blank=True)
     #: An offer that stays open to the customer after deadlock (the ADR letter says so).

@@ -27,7 +27,7 @@ from amends.cases.clocks import promises, reconcile, upsert
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.events import Chain, EventKind
 from amends.cases.models import Case, Obligation
-from amends.comms.models import OutboxKind
+from amends.comms.models import OutboxChannel, OutboxKind
 from amends.comms.outbox import Outbox, customer_recipient, staff_recipient
 from amends.domain.access import ActorKind
 from amends.domain.codes import CaseKind, Code, ObligationKind
@@ -210,9 +210,16 @@ def transition(w: CaseWrite, action: Action, *, at: datetime, record: Record | N
 
 def _letter_facts(trigger: AdrTrigger, at: datetime) -> Record:
     def record(case: Case, data: dict[str, Any]) -> None:
+        first = case.adr_letter_issued_at is None
         case.adr_letter_issued_at = case.adr_letter_issued_at or at
         case.adr_letter_trigger = case.adr_letter_trigger or trigger.value
         data["trigger"] = trigger.value
+        if first and customer_recipient(case.customer).channel is OutboxChannel.POST:
+            # A printed letter is dated the day it is posted (letter_mark_posted): until
+            # then the customer has nothing, and the ADR clock is not met.
+            data["dated"] = "when posted"
+        elif first:
+            case.adr_letter_dated_at = at
 
     return record
 

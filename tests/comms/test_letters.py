@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import zlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -551,3 +551,75 @@ def test_a_phone_customer_gets_a_call_task_with_its_script(v4voip: World) -> Non
     assert f"Your reference is {case.reference}." in script
     assert "Log the call on the case" in script
     assert "Amends" not in script
+
+
+# ------------------------------------------------------------------ the ADR letter by post
+
+
+def deadlocked_by_letter(world: World) -> tuple[Case, OutboxMessage]:
+    from amends.domain.lifecycle import Action
+
+    letter_customer(world, large_print=False)
+    case = world.open(london(2026, 5, 5, 10), channel=ChannelType.POST, note="")
+    world.act(case, Action.DECLARE_DEADLOCK, london(2026, 5, 12, 11))
+    case.refresh_from_db()
+    letter = OutboxMessage.objects.get(case=case, kind="adr_letter")
+    return case, letter
+
+
+def test_a_posted_adr_letter_is_dated_and_meets_its_clock_when_posted(
+    v4voip: World, tmp_path: Path
+) -> None:
+    """ "The posting date is the letter's date of issue for the clocks and the 12-month
+    limit": written at deadlock, the letter waits; the ADR clock is met by its posting."""
+    from amends.cases.models import Obligation
+
+    case, letter = deadlocked_by_letter(v4voip)
+    assert letter.channel == "post" and letter.status == "queued"
+    assert case.adr_letter_issued_at == london(2026, 5, 12, 11)  # the decision
+    assert case.adr_letter_dated_at is None  # the customer has nothing yet
+    assert Obligation.objects.get(case=case, key="adr_letter").state == "pending"
+
+    actor = staff_actor(StaffMember.objects.get(user=adviser(v4voip)))
+    posted = letter_mark_posted(
+        outbox_id=letter.pk, actor=actor, now=london(2026, 5, 14, 9), posted_on=date(2026, 5, 13)
+    )
+    case.refresh_from_db()
+    assert case.adr_letter_dated_at == london(2026, 5, 13, 23, 59, 59)
+    clock = Obligation.objects.get(case=case, key="adr_letter")
+    assert (clock.state, clock.met_at) == ("met", case.adr_letter_dated_at)
+    event = case.events.get(kind="message_delivered")
+    assert datetime.fromisoformat(event.data["adr_letter_dated"]) == case.adr_letter_dated_at
+    # The customer's 12 months run from the date the printed letter bears.
+    path = tmp_path / "adr.pdf"
+    with posted.document.open("rb") as stored:
+        path.write_bytes(stored.read())
+    text = " ".join(" ".join(pdf_text(path)).split())
+    assert "Date: Wednesday 13 May 2026" in text
+    assert "from the date of this letter, Wednesday 13 May 2026" in text
+    posted.document.delete(save=False)
+
+
+def test_an_adr_letter_still_unposted_at_the_adr_point_is_a_breach(v4voip: World) -> None:
+    from amends.cases.models import Obligation
+    from amends.cases.worker import obligation_sweep
+
+    case, letter = deadlocked_by_letter(v4voip)
+    clock = Obligation.objects.get(case=case, key="adr_letter")
+    obligation_sweep(now=clock.due_at + timedelta(seconds=1))
+    clock.refresh_from_db()
+    assert clock.state == "breached"
+    notice = OutboxMessage.objects.get(case=case, kind="breach_notice")
+    assert notice.audience == "staff" and notice.payload["obligation"] == "adr_letter"
+    # Only one ADR letter: the worker does not write a second one over the queued one.
+    assert OutboxMessage.objects.filter(case=case, kind="adr_letter").count() == 1
+
+
+def test_an_emailed_adr_letter_is_dated_its_issue(v4voip: World) -> None:
+    from amends.domain.lifecycle import Action
+
+    customer_details(v4voip, preferred_contact="email")
+    case = v4voip.open(london(2026, 5, 5, 10))
+    v4voip.act(case, Action.DECLARE_DEADLOCK, london(2026, 5, 12, 11))
+    case.refresh_from_db()
+    assert case.adr_letter_dated_at == london(2026, 5, 12, 11)
