@@ -281,6 +281,16 @@ def _staff(provider: Provider, created: list[str]) -> dict[Role, StaffMember]:
     return members
 
 
+def _letters_for(number: int) -> dict[str, Any]:
+    if number % 3 and number != 5:
+        return {}
+    return {
+        "preferred_contact": "letter",
+        "postal_address": f"{number} Demo Street\nEbbw Vale\nNP23 6HA",
+        "access_needs": ["large_print"] if number == 5 else [],
+    }
+
+
 def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) -> None:
     handler = staff[Role.CASE_HANDLER].user
     actor = staff_actor(staff[Role.MANAGER])
@@ -294,6 +304,9 @@ def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) 
             business_name=f"Demo Business {number} Ltd",
             account_number=f"{provider.reference_prefix}{10000 + number}",
             email=f"customer{number}@example.invalid",
+            # Every third customer prefers letters (the fifth needs large print): their
+            # messages wait in the print queue; the others' go by email.
+            **_letters_for(number),
         )
         case = case_open(
             provider=provider,

@@ -1,7 +1,13 @@
 """``amends run``: migrate, load the demo data, then run the web server and the worker together.
 
-This is what ``make run`` calls. The two children run in their own sessions so that Ctrl-C
-reaches only this process, which then stops both in order (SIGTERM, then SIGKILL after 15 s).
+This is what ``make run`` calls. The children run in their own sessions so that Ctrl-C
+reaches only this process, which then stops them in order (SIGTERM, then SIGKILL after 15 s).
+
+Email: unless ``EMAIL_HOST`` or ``EMAIL_PORT`` is set in the environment (a real SMTP server,
+see the README), a local mail catcher (``amends mail catcher``) runs beside them on
+127.0.0.1:1025 and the worker sends to it, so every message the demo writes lands as an
+``.eml`` file in ``var/mail/`` and nothing reaches anyone's inbox. ``--no-mail-catcher``
+leaves Django's settings as they are.
 """
 
 import os
@@ -26,6 +32,18 @@ class Command(BaseCommand):
             help="address:port the web server listens on (env AMENDS_BIND; default %(default)s)",
         )
         parser.add_argument("--no-demo", action="store_true", help="skip loading the demo data")
+        parser.add_argument(
+            "--no-mail-catcher",
+            action="store_true",
+            help="do not start the local mail catcher (it starts unless EMAIL_HOST or "
+            "EMAIL_PORT is set)",
+        )
+        parser.add_argument(
+            "--mail-catcher-port",
+            type=int,
+            default=int(os.environ.get("AMENDS_CATCHER_PORT", "1025")),
+            help="port of the local mail catcher (env AMENDS_CATCHER_PORT; default %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -34,17 +52,31 @@ class Command(BaseCommand):
             call_command("demo", stdout=self.stdout)
 
         base = [sys.executable, "-m", "amends.cli"]
-        children = {
-            "web": subprocess.Popen(
-                [*base, "serve", "--bind", options["bind"]], start_new_session=True
-            ),
-            "worker": subprocess.Popen([*base, "worker"], start_new_session=True),
-        }
+        catch = catcher_wanted(os.environ, disabled=options["no_mail_catcher"])
+        port = options["mail_catcher_port"]
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        worker_env = dict(os.environ)
+        if catch:
+            children["mail catcher"] = subprocess.Popen(
+                [*base, "mail", "catcher", "--port", str(port)], start_new_session=True
+            )
+            worker_env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port))
+        children["web"] = subprocess.Popen(
+            [*base, "serve", "--bind", options["bind"]], start_new_session=True
+        )
+        children["worker"] = subprocess.Popen(
+            [*base, "worker"], start_new_session=True, env=worker_env
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Amends is running on {bind_url(options['bind'])}  (Ctrl-C stops it)"
             )
         )
+        if catch:
+            self.stdout.write(
+                f"Email goes to the local mail catcher on 127.0.0.1:{port}: each message is "
+                "a file in var/mail/ (letters to post wait in the print queue)."
+            )
         self.stdout.flush()
 
         stopping = False
@@ -79,6 +111,14 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
         if exit_code:
             raise SystemExit(exit_code)
+
+
+def catcher_wanted(environ: Any, *, disabled: bool) -> bool:
+    """Whether ``amends run`` starts the local mail catcher: not when told not to, and not
+    when the environment names an SMTP server (then the worker sends there)."""
+    if disabled:
+        return False
+    return not (environ.get("EMAIL_HOST") or environ.get("EMAIL_PORT"))
 
 
 def bind_url(bind: str) -> str:
