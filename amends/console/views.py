@@ -1,24 +1,81 @@
 """The staff console's case pages: queues and search, a case, its actions, a new case.
 
 Thin views over ``amends.cases.queues``, ``amends.cases.selectors`` and the typed services of
-``amends.cases.actions``: a view reads the form, calls one service, and shows what it said.
+``amends.cases.actions``: a view reads the form, calls one service, and shows what it said. A
+refusal (the lifecycle, the role, a stale page) is shown on the page with its reason; a page
+read at one version never overwrites a newer one (``expected_version``).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from amends.cases.models import Case
+from amends.cases.errors import CaseError, ErrorCode
+from amends.cases.models import Case, Obligation
 from amends.cases.queues import QUEUE_NAMES, QUEUES, case_search, queue_cases, queue_counts
+from amends.cases.selectors import case_actions_for_staff
+from amends.comms.models import InboundMessage, OutboxMessage
+from amends.console import forms
 from amends.console.access import staff_view
 from amends.domain.access import Work
-from amends.providers.models import Provider
+from amends.domain.lifecycle import State
+from amends.domain.obligations import LONDON
+from amends.providers.models import Provider, StaffMember
+from amends.providers.services import code_of
+
+HANDLING_ROLES = ("adviser", "case_handler", "manager", "director")
+
+CLOCK_NAMES = {
+    "acknowledge": "Acknowledge",
+    "introduce_handler": "Introduce the handler",
+    "first_response": "First response",
+    "agree_updates": "Agree how often to update",
+    "update": "Give an update",
+    "resolve": "Resolve",
+    "escalation_review": "Review the escalation",
+    "adr_letter": "ADR letter",
+    "adr_remedy": "Carry out the scheme's remedy",
+}
+STATE_LABELS = {s.value: s.label for s in State}
+CLOCK_STATES = {
+    "pending": "Running",
+    "met": "Kept",
+    "breached": "Missed",
+    "cancelled": "No longer owed",
+    "done": "Done by Amends",
+}
 
 
 def _provider(request: HttpRequest) -> Provider:
     return Provider.objects.get(pk=request.actor.provider_id)  # type: ignore[attr-defined]
+
+
+def short_moment(moment: datetime) -> str:
+    """'Tue 3 Mar, 17:30' in UK time."""
+    local = moment.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} working hour{'s' if hours != 1 else ''}"
+    days = hours // 24
+    return f"{days} days"
+
+
+# --------------------------------------------------------------------------- queues
 
 
 @staff_view(Work.VIEW_CASES)
@@ -31,7 +88,10 @@ def queues(request: HttpRequest) -> HttpResponse:
         name = "mine"
     q = request.GET.get("q", "").strip()
     search = case_search(actor, q) if q else None
-    rows = list(queue_cases(actor, name, now=now, provider=provider)[:200]) if not q else []
+    rows = [] if q else list(queue_cases(actor, name, now=now, provider=provider)[:200])
+    for row in rows:
+        row.next_due_text = short_moment(row.next_due) if row.next_due else "-"  # type: ignore[attr-defined]
+        row.overdue = bool(row.next_due and row.next_due < now)  # type: ignore[attr-defined]
     return render(
         request,
         "console/queues.html",
@@ -44,9 +104,12 @@ def queues(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "q": q,
             "search": search,
-            "now": now,
+            "states": {s.value: s.label for s in State},
         },
     )
+
+
+# --------------------------------------------------------------------------- a case
 
 
 def _case(request: HttpRequest, reference: str) -> Case:
@@ -63,15 +126,211 @@ def _case(request: HttpRequest, reference: str) -> Case:
     return case
 
 
+@dataclass(frozen=True)
+class ClockRow:
+    name: str
+    state: str
+    due: str
+    left: str
+    source: str
+    late: bool
+
+
+def _clocks(case: Case, now: datetime) -> list[ClockRow]:
+    _, calendar = code_of(case.code_version, case.provider)
+    rows: list[ClockRow] = []
+    for ob in Obligation.objects.filter(case=case).order_by("due_at", "pk"):
+        base = re.split(r"[@~#]", ob.key, maxsplit=1)[0]
+        name = CLOCK_NAMES.get(base, base.replace("_", " ").capitalize())
+        left = ""
+        late = False
+        if ob.state == "pending":
+            if ob.due_at >= now:
+                left = f"{_span(calendar.working_time_between(now, ob.due_at))} left"
+            else:
+                late = True
+                left = f"overdue since {short_moment(ob.due_at)}"
+        elif ob.met_at is not None:
+            left = f"kept {short_moment(ob.met_at)}"
+        origin = {"law": "The law", "code": "Our code"}.get(ob.origin, ob.origin or "")
+        source = ", ".join(x for x in (origin, ob.rule_id, ob.source) if x)
+        rows.append(
+            ClockRow(
+                name,
+                CLOCK_STATES.get(ob.state, ob.state),
+                short_moment(ob.due_at),
+                left,
+                source,
+                late or ob.state == "breached",
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    when: str
+    what: str
+    detail: str
+    who: str
+    link: str = ""
+
+
+EVENT_WORDS = {
+    "case_opened": "Case opened",
+    "obligation_breached": "A promise was missed",
+    "call_logged": "Call logged",
+    "note_added": "Internal note",
+    "compensation_recorded": "Compensation recorded",
+    "compensation_applied": "Compensation applied to an invoice",
+    "message_delivered": "Message delivered",
+    "message_failed": "Message failed",
+    "message_received": "Message received",
+    "case_link_sent": "Case link sent",
+}
+
+
+def _who(label: str, names: dict[str, str]) -> str:
+    if label.startswith("user:"):
+        return names.get(label, "A member of staff")
+    if label.startswith("customer"):
+        return "The customer"
+    return "Amends" if label == "worker" else label
+
+
+def _detail(data: dict[str, Any]) -> str:
+    keep = (
+        "reason", "proposal", "final_position", "final_offer", "text", "summary", "by",
+        "how", "channel", "interval", "outcome", "remedies", "scheme_reference", "trigger",
+        "obligation", "direction", "level",
+    )  # fmt: skip
+    parts = [f"{k.replace('_', ' ')}: {data[k]}" for k in keep if data.get(k) not in (None, "")]
+    return "; ".join(str(p) for p in parts)[:600]
+
+
+def _timeline(case: Case) -> list[Entry]:
+    users = {
+        f"user:{m.user_id}": (m.user.get_full_name() or m.user.get_username())
+        for m in StaffMember.objects.filter(provider_id=case.provider_id).select_related("user")
+    }
+    entries: list[Entry] = []
+    for event in case.events.order_by("sequence"):
+        if event.kind in ("message_delivered",):
+            continue  # shown on the message itself
+        what = EVENT_WORDS.get(event.kind) or event.kind.replace("_", " ").capitalize()
+        if "to" in event.data and event.data.get("from") != event.data.get("to"):
+            to = event.data["to"]
+            what = f"{what}: now {STATE_LABELS.get(to, str(to)).lower()}"
+        entries.append(
+            Entry(
+                event.at,
+                short_moment(event.at),
+                what,
+                _detail(event.data),
+                _who(event.actor, users),
+            )
+        )
+    for message in OutboxMessage.objects.filter(case=case).order_by("created_at", "pk"):
+        if message.audience == "staff":
+            what = f"To staff: {message.get_kind_display()}"
+        else:
+            what = f"Sent to the customer ({message.get_channel_display()}): {message.subject}"
+        status = message.get_status_display()
+        if message.sent_at is not None:
+            status = f"{status} {short_moment(message.sent_at)}"
+        entries.append(
+            Entry(message.created_at, short_moment(message.created_at), what, status, "Amends")
+        )
+    for inbound in InboundMessage.objects.filter(case=case).order_by("arrived_at", "pk"):
+        at = inbound.arrived_at
+        entries.append(
+            Entry(
+                at,
+                short_moment(at),
+                f"Email from the customer: {inbound.subject}",
+                inbound.get_status_display(),
+                "The customer",
+            )
+        )
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def _case_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, Any]:
+    actor = request.actor  # type: ignore[attr-defined]
+    now = timezone.now()
+    allowed = case_actions_for_staff(request.user, case)
+    offered = forms.offered(case, allowed, actor.may)
+    handlers = list(
+        StaffMember.objects.filter(
+            provider_id=case.provider_id, role__in=HANDLING_ROLES, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
+    error = extra.get("error")
+    if error and error["form"] in forms.FORMS and all(f.key != error["form"] for f in offered):
+        # The form that was refused stays on the page with what was typed and why.
+        offered.insert(0, forms.FORMS[error["form"]])
+    customer = case.customer
+    return {
+        "nav": "queues",
+        "case": case,
+        "customer": customer,
+        "needs": [n.replace("_", " ") for n in (customer.access_needs or [])],
+        "state_label": State(case.state).label,
+        "clocks": _clocks(case, now),
+        "timeline": _timeline(case),
+        "forms": offered,
+        "handlers": handlers,
+        "posted": {},
+        "error": None,
+        **extra,
+    }
+
+
 @staff_view(Work.VIEW_CASES)
 def case_page(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case(request, reference)
-    return render(request, "console/case.html", {"case": case, "nav": "queues"})
+    return render(request, "console/case.html", _case_context(request, case))
 
 
 @staff_view(Work.VIEW_CASES)
 def case_act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
-    raise Http404("No such action.")
+    case = _case(request, reference)
+    if request.method != "POST":
+        return redirect("console:case", reference=case.reference)
+    form = forms.FORMS.get(action)
+    if form is None:
+        raise Http404("No such action.")
+    data = request.POST
+    try:
+        arguments = forms.arguments(form, data)
+        form.service(
+            case_id=case.pk,
+            actor=request.actor,  # type: ignore[attr-defined]
+            now=timezone.now(),
+            expected_version=forms.version_of(data),
+            **arguments,
+        )
+    except CaseError as refused:
+        status = {
+            ErrorCode.CONFLICT: 409,
+            ErrorCode.FORBIDDEN: 403,
+            ErrorCode.REFUSED: 409,
+            ErrorCode.NOT_FOUND: 404,
+        }.get(refused.code, 400)  # invalid: 400, the form is shown again with the field
+        case.refresh_from_db()
+        context = _case_context(
+            request,
+            case,
+            error={"form": form.key, "message": str(refused), "field": refused.field or ""},
+            posted={form.key: {k: data.get(k, "") for k in data}},
+        )
+        return render(request, "console/case.html", context, status=status)
+    messages.success(request, f"{form.title}: done.")
+    return redirect("console:case", reference=case.reference)
 
 
 @staff_view(Work.OPEN_CASE)

@@ -1,0 +1,141 @@
+"""The console's queues, search and case page, through Django's test client (the browser
+journeys are in test_journeys.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from amends.cases.models import Case
+from tests.console.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def v4voip_case(state: str) -> Case:
+    return (
+        Case.objects.filter(provider__slug="v4voip", state=state).select_related("customer").get()
+    )
+
+
+def test_queues_count_and_list_only_the_providers_cases(demo: None, client: Client) -> None:
+    signed_in(client, "v4voip-case_handler")
+    page = client.get("/staff/?queue=open").content.decode()
+    open_refs = set(
+        Case.objects.filter(provider__slug="v4voip")
+        .exclude(state__in=["closed", "withdrawn", "remedy_done", "resolved"])
+        .values_list("reference", flat=True)
+    )
+    for reference in open_refs:
+        assert reference in page
+    assert "ISS-" not in page  # another provider's cases are never listed
+    mine = client.get("/staff/").content.decode()
+    assert "Mine" in mine
+
+
+def test_a_mistyped_reference_says_so_and_suggests_the_case(demo: None, client: Client) -> None:
+    signed_in(client, "v4voip-adviser")
+    case = v4voip_case("assigned")
+    wrong = case.reference[:-1] + ("A" if case.reference[-1] != "A" else "B")
+    page = client.get("/staff/", {"q": wrong}).content.decode()
+    assert "not valid" in page and "typing mistake" in page
+    assert f'Did you mean <a href="/staff/cases/{case.reference}/">' in page
+    exact = client.get("/staff/", {"q": case.reference.lower()}).content.decode()
+    assert f"/staff/cases/{case.reference}/" in exact
+
+
+def test_search_by_name_account_and_email(demo: None, client: Client) -> None:
+    signed_in(client, "v4voip-adviser")
+    case = v4voip_case("assigned")
+    customer = case.customer
+    for text in (customer.contact_name, customer.account_number, customer.email):
+        page = client.get("/staff/", {"q": text}).content.decode()
+        assert case.reference in page, text
+    assert "No case matches that." in client.get("/staff/", {"q": "zz-nobody"}).content.decode()
+
+
+def test_another_providers_case_is_not_found(demo: None, client: Client) -> None:
+    signed_in(client, "iss-manager")
+    case = v4voip_case("assigned")
+    assert client.get(f"/staff/cases/{case.reference}/").status_code == 404
+    response = client.post(f"/staff/cases/{case.reference}/do/add_note/", {"text": "x"})
+    assert response.status_code == 404
+    assert not case.events.filter(kind="note_added").exists()
+
+
+def test_the_case_page_shows_needs_clocks_timeline_and_allowed_actions(
+    demo: None, client: Client
+) -> None:
+    signed_in(client, "v4voip-case_handler")
+    case = v4voip_case("investigating")
+    html = client.get(f"/staff/cases/{case.reference}/").content.decode()
+    assert html.index("How to reach") < html.index("Promises and their clocks")
+    assert "Promises and their clocks" in html and "by " in html
+    assert "Case opened" in html
+    assert "Propose a resolution" in html  # allowed now
+    assert "Record the customer&#x27;s acceptance" not in html  # nothing proposed yet
+
+
+def test_an_action_posted_moves_the_case_and_a_stale_page_is_refused(
+    demo: None, client: Client
+) -> None:
+    signed_in(client, "v4voip-case_handler")
+    case = v4voip_case("investigating")
+    url = f"/staff/cases/{case.reference}/do/propose_resolution/"
+    stale = case.version
+    response = client.post(url, {"version": stale, "proposal": "A £20 credit and a new router."})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == "resolution_proposed"
+    # The same form again, from a page read before: refused, nothing written.
+    again = client.post(
+        f"/staff/cases/{case.reference}/do/escalate/", {"version": stale, "reason": "x"}
+    )
+    assert again.status_code == 409
+    assert "Someone else changed this case" in again.content.decode()
+    case.refresh_from_db()
+    assert case.state == "resolution_proposed"
+
+
+def test_a_refused_action_shows_the_reason_and_keeps_what_was_typed(
+    demo: None, client: Client
+) -> None:
+    signed_in(client, "v4voip-case_handler")
+    case = v4voip_case("investigating")
+    response = client.post(
+        f"/staff/cases/{case.reference}/do/accept_resolution/",
+        {"version": case.version, "by": "Pat", "how": "phone"},
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "There is a problem" in html and 'value="Pat"' in html
+    bad = client.post(
+        f"/staff/cases/{case.reference}/do/record_compensation/",
+        {"version": case.version, "amount_pence": "twenty", "reason": "x",
+         "form": "invoice_credit", "basis": "goodwill"},
+    )  # fmt: skip
+    assert bad.status_code == 400
+    assert 'href="#record_compensation-amount_pence"' in bad.content.decode()
+
+
+def test_a_role_without_the_permission_is_refused_by_the_service(
+    demo: None, client: Client
+) -> None:
+    signed_in(client, "v4voip-compliance")
+    case = v4voip_case("investigating")
+    html = client.get(f"/staff/cases/{case.reference}/").content.decode()
+    assert "Propose a resolution" not in html
+    response = client.post(
+        f"/staff/cases/{case.reference}/do/propose_resolution/",
+        {"version": case.version, "proposal": "x"},
+    )
+    assert response.status_code == 403  # the service refused, not a hidden button
+    case.refresh_from_db()
+    assert case.state == "investigating"
+
+
+def test_someone_not_on_a_providers_staff_is_turned_away(demo: None, client: Client) -> None:
+    signed_in(client, "admin")
+    response = client.get("/staff/")
+    assert response.status_code == 403
+    assert "not on the staff of a provider" in response.content.decode()
