@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -333,6 +334,160 @@ def case_act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     return redirect("console:case", reference=case.reference)
 
 
+# --------------------------------------------------------------------------- a new case
+
+NEW_CASE_CHANNELS = (
+    ("phone", "A phone call"),
+    ("post", "A letter"),
+    ("email", "An email"),
+    ("textphone", "Textphone or Relay UK"),
+    ("account_manager", "The account manager"),
+    ("web_form", "The web form"),
+)
+
+
+def _new_case_context(provider: Provider, **extra: Any) -> dict[str, Any]:
+    from amends.cases.models import AccessNeed, PreferredContact
+    from amends.domain.codes import CaseKind
+    from amends.providers.services import code_version_in_force
+
+    now = timezone.now()
+    version = code_version_in_force(provider=provider, on=now.astimezone(LONDON).date())
+    code = code_of(version, provider)[0] if version is not None else None
+    kinds = [k for k in CaseKind if code is None or code.case_kind(k) is not None]
+    return {
+        "nav": "new",
+        "provider": provider,
+        "kinds": [(k.value, k.label) for k in kinds],
+        "channels": NEW_CASE_CHANNELS,
+        "contacts": PreferredContact.choices,
+        "needs": AccessNeed.choices,
+        "collect": [item.label for item in code.intake.collect] if code else [],
+        "identity_checks": list(code.intake.identity_checks) if code else [],
+        "now_local": now.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M"),
+        "data": {},
+        "errors": {},
+        "matches": [],
+        **extra,
+    }
+
+
+def _possible_duplicates(provider: Provider, data: Any) -> list[Any]:
+    from django.db.models import Q
+
+    from amends.cases.models import Customer
+
+    query = Q()
+    for name in ("email", "account_number"):
+        value = str(data.get(name, "")).strip()
+        if value:
+            query |= Q(**{f"{name}__iexact": value})
+    digits = re.sub(r"\D", "", str(data.get("phone", "")))
+    if len(digits) >= 6:
+        query |= Q(phone__contains=digits[-9:])
+    if not query:
+        return []
+    return list(Customer.objects.filter(query, provider=provider).order_by("-created_at")[:5])
+
+
 @staff_view(Work.OPEN_CASE)
 def case_new(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/case_new.html", {"nav": "new"})
+    """A case from a call or a letter: who, what, how it came and when, and optionally
+    resolved at first contact (proposal and the customer's acceptance recorded)."""
+    from amends.cases import actions
+
+    provider = _provider(request)
+    if request.method != "POST":
+        return render(request, "console/case_new.html", _new_case_context(provider))
+    data = request.POST
+    actor = request.actor  # type: ignore[attr-defined]
+    now = timezone.now()
+    existing = data.get("customer", "")
+    if existing == "":
+        matches = _possible_duplicates(provider, data)
+        if matches:
+            # One customer is not entered twice: say who may already be here, and ask.
+            return render(
+                request,
+                "console/case_new.html",
+                _new_case_context(provider, data=data, matches=matches),
+                status=400,
+            )
+    try:
+        with transaction.atomic():  # a refused case leaves no customer behind
+            case = _open_from_form(provider, actor, data, existing, now)
+    except CaseError as refused:
+        return render(
+            request,
+            "console/case_new.html",
+            _new_case_context(
+                provider, data=data, errors={refused.field or "summary": str(refused)}
+            ),
+            status=400,
+        )
+    checks = _new_case_context(provider)["identity_checks"]
+    if data.get("identity_checked") == "on" and checks:
+        actions.case_add_note(
+            case_id=case.pk,
+            actor=actor,
+            text="Identity checked as our code asks: " + " ".join(checks),
+            now=now,
+        )
+    if data.get("resolved_first_contact") == "on":
+        try:
+            actions.case_propose_resolution(
+                case_id=case.pk, actor=actor, proposal=data.get("proposal", ""), now=now
+            )
+            actions.case_accept_resolution(
+                case_id=case.pk,
+                actor=actor,
+                by=data.get("accepted_by", "") or case.customer.contact_name,
+                how=data.get("accepted_how", "phone"),
+                now=now,
+            )
+        except CaseError as refused:
+            messages.error(request, f"The case is open, but it was not resolved: {refused}")
+            return redirect("console:case", reference=case.reference)
+        messages.success(request, f"{case.reference} opened and resolved at first contact.")
+    else:
+        messages.success(request, f"{case.reference} opened.")
+    return redirect("console:case", reference=case.reference)
+
+
+def _open_from_form(
+    provider: Provider, actor: Any, data: Any, existing: str, now: datetime
+) -> Case:
+    from amends.cases import actions
+    from amends.cases.models import Customer
+
+    raw = data.get("first_received_at", "")
+    received = forms._datetime(raw, "first_received_at") if raw else now
+    if existing not in ("", "new"):
+        customer = Customer.objects.filter(provider=provider, pk=existing).first()
+        if customer is None:
+            raise CaseError("Choose a customer from the list.", field="customer")
+    else:
+        customer = actions.customer_create(
+            provider=provider,
+            now=now,
+            contact_name=data.get("contact_name", ""),
+            business_name=data.get("business_name", ""),
+            account_number=data.get("account_number", ""),
+            phone=data.get("phone", ""),
+            email=data.get("email", ""),
+            postal_address=data.get("postal_address", ""),
+            preferred_contact=data.get("preferred_contact", "email"),
+            access_needs=data.getlist("access_needs"),
+        )
+    return actions.case_open(
+        provider=provider,
+        customer=customer,
+        kind=data.get("kind", ""),
+        channel=data.get("channel", ""),
+        first_received_at=received or now,
+        first_received_note=data.get("first_received_note", ""),
+        summary=data.get("summary", ""),
+        description=data.get("description", ""),
+        now=now,
+        actor=actor,
+    )

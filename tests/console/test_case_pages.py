@@ -139,3 +139,82 @@ def test_someone_not_on_a_providers_staff_is_turned_away(demo: None, client: Cli
     response = client.get("/staff/")
     assert response.status_code == 403
     assert "not on the staff of a provider" in response.content.decode()
+
+
+def test_a_letter_entered_days_later_counts_from_its_arrival(demo: None, client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from amends.domain.obligations import LONDON
+
+    signed_in(client, "v4voip-adviser")
+    arrived = (
+        (timezone.now() - timedelta(days=3)).astimezone(LONDON).replace(second=0, microsecond=0)
+    )
+    form = {
+        "kind": "complaint",
+        "channel": "post",
+        "first_received_at": arrived.strftime("%Y-%m-%dT%H:%M"),
+        "summary": "Charged twice for March",
+        "contact_name": "Morgan Example",
+        "postal_address": "1 High Street\nEbbw Vale\nNP23 6HA",
+        "preferred_contact": "letter",
+        "identity_checked": "on",
+    }
+    refused = client.post("/staff/cases/new/", form)
+    assert refused.status_code == 400  # more than an hour ago: say why
+    assert 'href="#first_received_note"' in refused.content.decode()
+    assert not Case.objects.filter(summary="Charged twice for March").exists()
+    from amends.cases.models import Customer
+
+    assert not Customer.objects.filter(contact_name="Morgan Example").exists()  # nothing left
+    response = client.post(
+        "/staff/cases/new/", {**form, "first_received_note": "letter arrived Friday"}
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(summary="Charged twice for March")
+    assert case.first_received_at == arrived
+    # The ADR point is 6 weeks from the letter's arrival, not from its entry three days on.
+    adr = case.obligations.get(key="adr_letter")
+    assert arrived + timedelta(weeks=6) <= adr.due_at < arrived + timedelta(weeks=6, days=1)
+    assert case.events.filter(kind="note_added", data__text__startswith="Identity checked").exists()
+
+
+def test_a_customer_already_here_is_offered_not_entered_twice(demo: None, client: Client) -> None:
+    signed_in(client, "v4voip-adviser")
+    known = v4voip_case("assigned").customer
+    form = {
+        "kind": "complaint",
+        "channel": "phone",
+        "summary": "Line dead again",
+        "contact_name": "Someone",
+        "email": known.email.upper(),
+    }
+    offered = client.post("/staff/cases/new/", form)
+    assert offered.status_code == 400
+    assert f'value="{known.pk}"' in offered.content.decode()
+    chosen = client.post("/staff/cases/new/", {**form, "customer": str(known.pk)})
+    assert chosen.status_code == 302
+    assert Case.objects.get(summary="Line dead again").customer_id == known.pk
+
+
+def test_resolved_at_first_contact_records_the_acceptance(demo: None, client: Client) -> None:
+    signed_in(client, "v4voip-adviser")
+    response = client.post(
+        "/staff/cases/new/",
+        {
+            "kind": "complaint",
+            "channel": "phone",
+            "summary": "Wrong tariff",
+            "contact_name": "Robin Example",
+            "phone": "01495 000001",
+            "resolved_first_contact": "on",
+            "proposal": "Tariff corrected from today and March refunded.",
+            "accepted_how": "phone",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(summary="Wrong tariff")
+    assert case.state == "resolved"
+    assert (case.acceptance_by, case.acceptance_how) == ("Robin Example", "phone")
