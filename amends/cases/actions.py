@@ -1185,6 +1185,47 @@ def case_log_call(
     )
 
 
+#: What staff may write to a customer on a case, from the templates in amends/comms/templates.
+MESSAGE_KINDS = {
+    "reply": OutboxKind.REPLY,
+    "progress_update": OutboxKind.PROGRESS_UPDATE,
+    "query_reply": OutboxKind.QUERY_REPLY,
+}
+
+
+def case_send_message(
+    *,
+    case_id: int,
+    actor: Actor,
+    kind: str,
+    text: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Case:
+    """A message written by staff, sent from its template (greeting, the reference, what
+    happens next and by when, the point of contact) by the customer's preferred channel: an
+    email, a letter in the print queue, or a call task. A progress update meets the update
+    clock when it reaches the customer."""
+    chosen = MESSAGE_KINDS.get(kind) if isinstance(kind, str) else None
+    if chosen is None:
+        raise v.invalid("kind", f"Choose one of: {', '.join(MESSAGE_KINDS)}.")
+    words = v.text(text, field="text", label="Message", max_length=20_000, required=True)
+
+    def body(w: CaseWrite) -> None:
+        meets = "update" if chosen is OutboxKind.PROGRESS_UPDATE else ""
+        w.message(chosen, meets=meets, text=words)
+        w.event(EventKind.MESSAGE_SENT, {"kind": chosen.value, "text": words[:2000]})
+
+    return _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=Work.LOG_CALL,
+        expected_version=expected_version,
+        body=body,
+    )
+
+
 def case_add_note(
     *, case_id: int, actor: Actor, text: str, now: datetime, expected_version: int | None = None
 ) -> Case:

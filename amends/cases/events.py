@@ -74,6 +74,7 @@ class EventKind(StrEnum):
     MESSAGE_DELIVERED = "message_delivered"
     MESSAGE_FAILED = "message_failed"
     MESSAGE_RECEIVED = "message_received"
+    MESSAGE_SENT = "message_sent"
     CODE_VERSION_ACTIVATED = "code_version_activated"
     PROVIDER_CREATED = "provider_created"
 

@@ -251,6 +251,32 @@ FORMS: dict[str, ActionForm] = {
             work=Work.LOG_CALL,
         ),
         ActionForm(
+            "send_message",
+            "Write to the customer",
+            "Send",
+            actions.case_send_message,
+            (
+                Field(
+                    "kind",
+                    "What it is",
+                    "select",
+                    choices=(
+                        ("reply", "A reply"),
+                        ("progress_update", "A progress update (counts as an update)"),
+                        ("query_reply", "An answer to their query or request"),
+                    ),
+                ),
+                Field(
+                    "text",
+                    "Message",
+                    "textarea",
+                    "Greeting, reference, next steps and sign-off come from the template. It "
+                    "goes the way the customer prefers: email, letter or a call for you to make.",
+                ),
+            ),
+            work=Work.LOG_CALL,
+        ),
+        ActionForm(
             "add_note",
             "Add an internal note",
             "Add the note",

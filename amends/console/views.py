@@ -179,6 +179,28 @@ class Entry:
 
 
 EVENT_WORDS = {
+    "acknowledge": "Acknowledged",
+    "assign": "Handler assigned",
+    "introduce_handler": "Handler introduced",
+    "record_update": "Update given",
+    "agree_updates": "Update interval agreed",
+    "investigate": "Investigation started",
+    "escalate": "Escalated",
+    "propose_resolution": "Resolution proposed",
+    "accept_resolution": "The customer accepted the resolution",
+    "reject_resolution": "The customer rejected the resolution",
+    "close": "Closed",
+    "reopen": "Re-opened",
+    "declare_deadlock": "Deadlock: final position given",
+    "request_adr_letter": "The customer asked for the ADR letter",
+    "issue_adr_letter": "ADR letter issued",
+    "refer_to_scheme": "Referred to the ADR scheme",
+    "scheme_declined": "The ADR scheme declined it",
+    "record_scheme_decision": "The ADR scheme decided",
+    "accept_decision": "The customer accepted the scheme's decision",
+    "complete_remedy": "Remedy done",
+    "withdraw": "Withdrawn by the customer",
+    "convert_to_complaint": "Made a complaint",
     "case_opened": "Case opened",
     "obligation_breached": "A promise was missed",
     "call_logged": "Call logged",
@@ -188,6 +210,7 @@ EVENT_WORDS = {
     "message_delivered": "Message delivered",
     "message_failed": "Message failed",
     "message_received": "Message received",
+    "message_sent": "Message written to the customer",
     "case_link_sent": "Case link sent",
 }
 
@@ -222,7 +245,7 @@ def _timeline(case: Case) -> list[Entry]:
         what = EVENT_WORDS.get(event.kind) or event.kind.replace("_", " ").capitalize()
         if "to" in event.data and event.data.get("from") != event.data.get("to"):
             to = event.data["to"]
-            what = f"{what}: now {STATE_LABELS.get(to, str(to)).lower()}"
+            what = f"{what} (now: {STATE_LABELS.get(to, str(to)).lower()})"
         entries.append(
             Entry(
                 event.at,

@@ -218,3 +218,30 @@ def test_resolved_at_first_contact_records_the_acceptance(demo: None, client: Cl
     case = Case.objects.get(summary="Wrong tariff")
     assert case.state == "resolved"
     assert (case.acceptance_by, case.acceptance_how) == ("Robin Example", "phone")
+
+
+def test_a_message_written_on_the_case_goes_from_its_template(demo: None, client: Client) -> None:
+    from amends.comms.models import OutboxMessage
+
+    signed_in(client, "v4voip-case_handler")
+    case = v4voip_case("investigating")
+    response = client.post(
+        f"/staff/cases/{case.reference}/do/send_message/",
+        {"version": case.version, "kind": "progress_update", "text": "The engineer visits Friday."},
+    )
+    assert response.status_code == 302
+    message = OutboxMessage.objects.get(case=case, kind="progress_update")
+    assert "The engineer visits Friday." in message.body_text
+    assert case.reference in message.subject and message.meets == "update"
+    assert case.events.filter(kind="message_sent").exists()
+    empty = client.post(
+        f"/staff/cases/{case.reference}/do/send_message/",
+        {"version": case.version + 1, "kind": "reply", "text": "  "},
+    )
+    assert empty.status_code == 400
+    signed_in(client, "v4voip-compliance")  # reads everything, writes to no customer
+    refused = client.post(
+        f"/staff/cases/{case.reference}/do/send_message/",
+        {"kind": "reply", "text": "Hello"},
+    )
+    assert refused.status_code == 403
