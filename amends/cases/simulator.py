@@ -92,6 +92,9 @@ class SimulationConfig:
     handlers: int = 3
     seed: int = 1
     start: datetime = datetime.fromisoformat("2026-05-04T00:00:00+01:00")
+    #: Give every customer an email address (reserved .invalid domain), so the messages of
+    #: the story go to the outbox as emails (without one they are call tasks for staff).
+    emails: bool = False
 
 
 @dataclass(order=True)
@@ -243,6 +246,7 @@ class Simulation:
                 now=now,
                 contact_name=f"Customer {number}",
                 business_name=f"Business {number} Ltd",
+                email=f"customer{number}@sim.example.invalid" if self.config.emails else "",
             )
             case = case_open(
                 provider=self.provider,
