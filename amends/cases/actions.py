@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 
 from amends.cases import validation as v
 from amends.cases.actors import Actor
-from amends.cases.clocks import reconcile, upsert
+from amends.cases.clocks import cancel_pending, reconcile, upsert
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.events import Chain, EventKind
 from amends.cases.models import (
@@ -66,7 +66,7 @@ from amends.domain.codes import (
     Duration,
     ObligationKind,
 )
-from amends.domain.lifecycle import OPEN_STATES, Action, State
+from amends.domain.lifecycle import OPEN_STATES, TERMINAL_STATES, Action, State
 from amends.domain.obligations import LONDON
 from amends.domain.reference import make_reference
 from amends.providers.models import CaseCounter, Provider, StaffMember
@@ -1183,6 +1183,80 @@ def case_log_call(
         expected_version=expected_version,
         body=body,
     )
+
+
+def case_merge(
+    *,
+    case_id: int,
+    actor: Actor,
+    duplicate_id: int,
+    now: datetime,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Case:
+    """Join a duplicate of the same customer into this case: the earliest first receipt
+    stands (the clocks count from it), the duplicate's timeline shows here, mail to it lands
+    here, and the merge is an event on both. The duplicate is left "merged" (nothing owed on
+    it; its pending clocks are cancelled). Only open cases merge, and a complaint only into a
+    complaint (convert this case first): a complaint is never hidden inside a query."""
+    actor.require(Work.MERGE_CASES)
+    now = _now(now)
+    for name, value in (("case_id", case_id), ("duplicate_id", duplicate_id)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise v.invalid(name, "Choose a case of this customer.")
+    if case_id == duplicate_id:
+        raise v.invalid("duplicate_id", "A case cannot be merged into itself.")
+    why = v.text(reason, field="reason", label="Why", max_length=500)
+    with transaction.atomic():
+        # Both cases locked in one order (by id), whoever merges which into which.
+        locked = {pk: lock_case(pk, actor) for pk in sorted((case_id, duplicate_id))}
+        keeper, duplicate = locked[case_id], locked[duplicate_id]
+        if keeper is None:
+            raise not_found()
+        if duplicate is None:
+            raise v.invalid("duplicate_id", "Choose a case of this customer.")
+        if expected_version is not None and keeper.version != expected_version:
+            raise CaseError(
+                "Someone else changed this case since you opened it; reload it and try again.",
+                code=ErrorCode.CONFLICT,
+            )
+        if duplicate.customer_id != keeper.customer_id:
+            raise v.invalid("duplicate_id", "Only a case of the same customer can be merged.")
+        for case, what in ((keeper, "This case"), (duplicate, "That case")):
+            if State(case.state) in TERMINAL_STATES:
+                raise CaseError(
+                    f"{what} is {State(case.state).label.lower()}: only open cases merge.",
+                    field="duplicate_id",
+                )
+        if duplicate.kind == CaseKind.COMPLAINT.value and keeper.kind != CaseKind.COMPLAINT.value:
+            raise CaseError(
+                "That case is a complaint: make this case a complaint first, then merge.",
+                field="duplicate_id",
+            )
+        gone = CaseWrite(duplicate, actor, now)
+        stays = CaseWrite(keeper, actor, now)
+        stays.chain = gone.chain  # one append for both, the ledger last
+        duplicate.state = State.MERGED.value
+        duplicate.merged_into = keeper
+        duplicate.merged_at = now
+        gone.event(
+            EventKind.MERGED_INTO,
+            {"from": State(gone._before["state"]).value, "to": State.MERGED.value,
+             "into": keeper.reference, "reason": why},
+        )  # fmt: skip
+        data: dict[str, Any] = {"merged": duplicate.reference, "reason": why}
+        if duplicate.first_received_at < keeper.first_received_at:
+            data["first_received_was"] = keeper.first_received_at.isoformat()
+            keeper.first_received_at = duplicate.first_received_at
+            keeper.first_received_note = (
+                f"first received as {duplicate.reference}"
+                + (f": {duplicate.first_received_note}" if duplicate.first_received_note else "")
+            )[:300]
+        stays.event(EventKind.CASE_MERGED, data)
+        gone.finish(cancel_pending(duplicate), append=False)
+        merged = stays.finish()
+    log.info("case merged", extra={"case_id": case_id, "merged_case_id": duplicate_id})
+    return merged
 
 
 #: What staff may write to a customer on a case, from the templates in amends/comms/templates.

@@ -175,3 +175,30 @@ def upsert(rows: list[Obligation]) -> None:
             unique_fields=["case", "key"],
             update_fields=["state", "due_at", "met_at"],
         )
+
+
+def cancel_pending(case: Case) -> list[Obligation]:
+    """Every pending clock of ``case`` cancelled, overdue or not (a merged duplicate owes
+    nothing: the case it joined carries its promises from the earliest receipt, so a missed
+    one is recorded there, once). Updates the mirror; returns the rows to upsert."""
+    stored: dict[str, list[Any]] = dict(case.clocks or {})
+    rows: list[Obligation] = []
+    for key, entry in stored.items():
+        state, due, met, kind, action = entry
+        if state != ObligationStatus.PENDING.value:
+            continue
+        stored[key] = [ObligationStatus.CANCELLED.value, due, met, kind, action]
+        rows.append(
+            Obligation(
+                provider_id=case.provider_id,
+                case_id=case.pk,
+                key=key,
+                kind=kind,
+                due_at=datetime.fromisoformat(due),
+                state=ObligationStatus.CANCELLED.value,
+                met_at=_at(met),
+                action=action,
+            )
+        )
+    case.clocks = stored
+    return rows

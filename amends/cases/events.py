@@ -75,6 +75,8 @@ class EventKind(StrEnum):
     MESSAGE_FAILED = "message_failed"
     MESSAGE_RECEIVED = "message_received"
     MESSAGE_SENT = "message_sent"
+    CASE_MERGED = "case_merged"
+    MERGED_INTO = "merged_into"
     CODE_VERSION_ACTIVATED = "code_version_activated"
     PROVIDER_CREATED = "provider_created"
 

@@ -147,6 +147,11 @@ class Case(models.Model):
     withdrawal_by = models.CharField(max_length=200, blank=True)
     withdrawal_how = models.CharField(max_length=40, blank=True)
     converted_at = models.DateTimeField(null=True, blank=True)
+    #: The case this duplicate was merged into (its state is then "merged").
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_received_at"]

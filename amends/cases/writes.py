@@ -170,8 +170,9 @@ class CaseWrite:
             payload={"reference": self.case.reference, **payload},
         )
 
-    def finish(self, extra_rows: list[Obligation] | None = None) -> Case:
-        """Write it all, in the lock order: case, clocks, outbox, ledger."""
+    def finish(self, extra_rows: list[Obligation] | None = None, *, append: bool = True) -> Case:
+        """Write it all, in the lock order: case, clocks, outbox, ledger (``append=False``:
+        leave the events in ``self.chain`` for a later write that shares it to append)."""
         case = self.case
         rows = reconcile(case, self.code, self.calendar, now=self.now)
         case.version += 1
@@ -179,7 +180,8 @@ class CaseWrite:
         case.save(update_fields=changed)
         upsert([*(extra_rows or []), *rows])
         self.outbox.flush()
-        self.chain.flush(head=ledger_head(case))
+        if append:
+            self.chain.flush(head=ledger_head(case))
         return case
 
 

@@ -297,6 +297,26 @@ class Placement:
 
 
 def _thread(provider: Provider, parsed: mail.ParsedMail) -> Placement:
+    """The case a message answers (a merged duplicate's mail lands on the case it was
+    merged into)."""
+    placement = _thread_raw(provider, parsed)
+    case = placement.case
+    for _ in range(10):  # a chain of merges, never a loop (merges only join open cases)
+        if case is None or case.merged_into_id is None:
+            break
+        case = Case.objects.filter(pk=case.merged_into_id).first()
+    if case is not placement.case:
+        return Placement(
+            case=case,
+            outbox=placement.outbox,
+            threaded_by=placement.threaded_by,
+            note=placement.note,
+            suggested=placement.suggested,
+        )
+    return placement
+
+
+def _thread_raw(provider: Provider, parsed: mail.ParsedMail) -> Placement:
     """The case a message answers: In-Reply-To and References against the Message-IDs
     Amends sent (and the customer's own earlier messages on a case), then a reference in
     the subject whose check character is right."""

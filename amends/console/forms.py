@@ -277,6 +277,23 @@ FORMS: dict[str, ActionForm] = {
             work=Work.LOG_CALL,
         ),
         ActionForm(
+            "merge",
+            "Merge a duplicate into this case",
+            "Merge",
+            actions.case_merge,
+            (
+                Field(
+                    "duplicate_id",
+                    "The duplicate",
+                    "select",
+                    "Another open case of this customer. The earliest first receipt stands; "
+                    "its timeline and mail come here.",
+                ),
+                Field("reason", "Why", "textarea", required=False),
+            ),
+            work=Work.MERGE_CASES,
+        ),
+        ActionForm(
             "add_note",
             "Add an internal note",
             "Add the note",
@@ -345,11 +362,11 @@ def arguments(form: ActionForm, data: Mapping[str, str]) -> dict[str, Any]:
             out[f.name] = _pence(raw, f.name)
         elif f.kind == "checkbox":
             out[f.name] = raw in ("on", "true", "1", "yes")
-        elif f.name == "handler_id":
+        elif f.name in ("handler_id", "duplicate_id"):
             try:
                 out[f.name] = int(raw)
             except ValueError:
-                raise CaseError("Choose a handler.", field=f.name, code=ErrorCode.INVALID) from None
+                raise CaseError("Choose one.", field=f.name, code=ErrorCode.INVALID) from None
         else:
             if f.required and not raw.strip():
                 raise CaseError(

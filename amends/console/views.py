@@ -20,14 +20,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from amends.cases.errors import CaseError, ErrorCode
-from amends.cases.models import Case, Obligation
+from amends.cases.models import Case, Event, Obligation
 from amends.cases.queues import QUEUE_NAMES, QUEUES, case_search, queue_cases, queue_counts
 from amends.cases.selectors import case_actions_for_staff
 from amends.comms.models import InboundMessage, OutboxMessage
 from amends.console import forms
 from amends.console.access import staff_view
 from amends.domain.access import Work
-from amends.domain.lifecycle import State
+from amends.domain.lifecycle import OPEN_STATES, State
 from amends.domain.obligations import LONDON
 from amends.providers.models import Provider, StaffMember
 from amends.providers.services import code_of
@@ -46,6 +46,7 @@ CLOCK_NAMES = {
     "adr_remedy": "Carry out the scheme's remedy",
 }
 STATE_LABELS = {s.value: s.label for s in State}
+OPEN_STATE_VALUES = [s.value for s in OPEN_STATES]
 CLOCK_STATES = {
     "pending": "Running",
     "met": "Kept",
@@ -201,6 +202,8 @@ EVENT_WORDS = {
     "complete_remedy": "Remedy done",
     "withdraw": "Withdrawn by the customer",
     "convert_to_complaint": "Made a complaint",
+    "case_merged": "A duplicate was merged into this case",
+    "merged_into": "Merged into another case",
     "case_opened": "Case opened",
     "obligation_breached": "A promise was missed",
     "call_logged": "Call logged",
@@ -234,18 +237,27 @@ def _detail(data: dict[str, Any]) -> str:
 
 
 def _timeline(case: Case) -> list[Entry]:
+    """Events, messages out and in, of this case and of the duplicates merged into it."""
+    ids = [case.pk, *Case.objects.filter(merged_into=case).values_list("pk", flat=True)]
+    return _entries(case, ids)
+
+
+def _entries(case: Case, ids: list[int]) -> list[Entry]:
     users = {
         f"user:{m.user_id}": (m.user.get_full_name() or m.user.get_username())
         for m in StaffMember.objects.filter(provider_id=case.provider_id).select_related("user")
     }
     entries: list[Entry] = []
-    for event in case.events.order_by("sequence"):
+    refs = dict(Case.objects.filter(pk__in=ids).values_list("pk", "reference"))
+    for event in Event.objects.filter(case_id__in=ids).order_by("sequence"):
         if event.kind in ("message_delivered",):
             continue  # shown on the message itself
         what = EVENT_WORDS.get(event.kind) or event.kind.replace("_", " ").capitalize()
         if "to" in event.data and event.data.get("from") != event.data.get("to"):
             to = event.data["to"]
             what = f"{what} (now: {STATE_LABELS.get(to, str(to)).lower()})"
+        if event.case_id != case.pk:  # from a duplicate merged into this case
+            what = f"{refs.get(event.case_id or 0, '')}: {what}"
         entries.append(
             Entry(
                 event.at,
@@ -255,7 +267,7 @@ def _timeline(case: Case) -> list[Entry]:
                 _who(event.actor, users),
             )
         )
-    for message in OutboxMessage.objects.filter(case=case).order_by("created_at", "pk"):
+    for message in OutboxMessage.objects.filter(case_id__in=ids).order_by("created_at", "pk"):
         if message.audience == "staff":
             what = f"To staff: {message.get_kind_display()}"
         else:
@@ -266,7 +278,7 @@ def _timeline(case: Case) -> list[Entry]:
         entries.append(
             Entry(message.created_at, short_moment(message.created_at), what, status, "Amends")
         )
-    for inbound in InboundMessage.objects.filter(case=case).order_by("arrived_at", "pk"):
+    for inbound in InboundMessage.objects.filter(case_id__in=ids).order_by("arrived_at", "pk"):
         at = inbound.arrived_at
         entries.append(
             Entry(
@@ -298,7 +310,17 @@ def _case_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, A
         # The form that was refused stays on the page with what was typed and why.
         offered.insert(0, forms.FORMS[error["form"]])
     customer = case.customer
+    duplicates = list(
+        Case.objects.filter(customer_id=case.customer_id, state__in=OPEN_STATE_VALUES)
+        .exclude(pk=case.pk)
+        .order_by("first_received_at")
+    )
+    if not duplicates:
+        offered = [f for f in offered if f.key != "merge"]
+    merged = list(Case.objects.filter(merged_into=case).order_by("first_received_at"))
     return {
+        "duplicates": duplicates,
+        "merged": merged,
         "nav": "queues",
         "case": case,
         "customer": customer,

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from amends.cases.actions import case_open, customer_create
+from amends.cases.actions import case_merge, case_open, customer_create
 from amends.cases.actors import staff_actor
 from amends.cases.models import Case
 from amends.cases.scripted import perform
@@ -251,7 +251,7 @@ def demo_load(*, now: datetime | None = None) -> DemoSummary:
         ]
         if not Case.objects.filter(provider=provider).exists():
             _stories(provider, staff, now)
-            created.append(f"{len(STORIES) + 1} cases for {provider.slug}")
+            created.append(f"{len(STORIES) + 2} cases for {provider.slug}")
     return DemoSummary(created=created, logins=logins)
 
 
@@ -327,6 +327,7 @@ def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) 
         case.refresh_from_db()
         if case.state != state:  # the stories are the demo of every state: keep them honest
             raise RuntimeError(f"demo case meant to be {state} is {case.state}")
+    _merged_duplicate(provider, actor, now)
     case_open(
         provider=provider,
         customer=customer,
@@ -336,4 +337,30 @@ def _stories(provider: Provider, staff: dict[Role, StaffMember], now: datetime) 
         summary="Demo account query: a question about an invoice",
         now=now - timedelta(days=1),
         actor=actor,
+    )
+
+
+def _merged_duplicate(provider: Provider, actor: Any, now: datetime) -> None:
+    """The "investigating" customer wrote again about the same fault: the second case was
+    opened by mistake and merged into the first (the earliest receipt stands)."""
+    keeper = Case.objects.filter(provider=provider, state="investigating").select_related(
+        "customer"
+    )[0]
+    received = (now - timedelta(days=10)).replace(second=0, microsecond=0)
+    duplicate = case_open(
+        provider=provider,
+        customer=keeper.customer,
+        kind=CaseKind.COMPLAINT,
+        channel=ChannelType.POST,
+        first_received_at=received,
+        summary="Demo duplicate: the same fault, written in again",
+        now=received,
+        actor=actor,
+    )
+    case_merge(
+        case_id=keeper.pk,
+        actor=actor,
+        duplicate_id=duplicate.pk,
+        reason="the customer wrote again about the same fault",
+        now=min(received + timedelta(hours=2), now),
     )

@@ -49,6 +49,9 @@ class State(StrEnum):
     SCHEME_DECISION = "scheme_decision"
     REMEDY_DONE = "remedy_done"
     WITHDRAWN = "withdrawn"
+    #: A duplicate joined to another case of the same customer (``case_merge``): its
+    #: timeline and mail live on there; nothing is owed on it any more.
+    MERGED = "merged"
 
     @property
     def label(self) -> str:
@@ -71,6 +74,7 @@ _STATE_LABELS: Final[Mapping[State, str]] = {
     State.SCHEME_DECISION: "ADR scheme decision",
     State.REMEDY_DONE: "Remedy done",
     State.WITHDRAWN: "Withdrawn",
+    State.MERGED: "Merged into another case",
 }
 
 #: States in which the provider still owes the customer something on the case itself.
@@ -102,7 +106,7 @@ UNRESOLVED_STATES: Final = frozenset(
         State.REOPENED,
     }
 )
-TERMINAL_STATES: Final = frozenset({State.CLOSED, State.WITHDRAWN, State.REMEDY_DONE})
+TERMINAL_STATES: Final = frozenset({State.CLOSED, State.WITHDRAWN, State.REMEDY_DONE, State.MERGED})
 
 
 class Action(StrEnum):

@@ -207,7 +207,9 @@ class _Collector:
 
 
 #: States in which an ADR letter not yet issued is no longer owed (besides acceptance).
-_ADR_MOOT: Final = frozenset({State.WITHDRAWN, State.SCHEME_DECISION, State.REMEDY_DONE})
+_ADR_MOOT: Final = frozenset(
+    {State.WITHDRAWN, State.SCHEME_DECISION, State.REMEDY_DONE, State.MERGED}
+)
 #: States in which the customer is still owed updates: unresolved, or past the ADR letter
 #: while the provider keeps working on the complaint.
 _OWES_UPDATES: Final = UNRESOLVED_STATES | {State.ADR_LETTER_ISSUED}
