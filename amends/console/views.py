@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from amends.cases.errors import CaseError, ErrorCode
@@ -287,6 +288,7 @@ def _entries(case: Case, ids: list[int]) -> list[Entry]:
                 f"Email from the customer: {inbound.subject}",
                 inbound.get_status_display(),
                 "The customer",
+                reverse("console:mail_raw", args=[inbound.pk]),
             )
         )
     entries.sort(key=lambda e: e.at)

@@ -245,3 +245,27 @@ def test_a_message_written_on_the_case_goes_from_its_template(demo: None, client
         {"kind": "reply", "text": "Hello"},
     )
     assert refused.status_code == 403
+
+
+def test_an_email_on_the_timeline_has_the_raw_message_a_click_away(
+    demo: None, client: Client
+) -> None:
+    from amends.comms import intake
+
+    case = v4voip_case("investigating")
+    raw = (
+        "From: Demo Customer <customer@example.invalid>\r\n"
+        "To: complaints@v4voip.example.invalid\r\n"
+        f"Subject: Re: {case.reference}\r\n"
+        "Message-ID: <console-raw-1@example.invalid>\r\n"
+        "\r\nAny news?\r\n"
+    ).encode()
+    _, row = intake.ingest(raw=raw, provider_slug="v4voip")
+    assert row is not None and row.case_id == case.pk
+    signed_in(client, "v4voip-case_handler")
+    html = client.get(f"/staff/cases/{case.reference}/").content.decode()
+    link = f"/staff/mail/{row.pk}/email.eml"
+    assert link in html
+    assert client.get(link).content == raw
+    signed_in(client, "iss-manager")
+    assert client.get(link).status_code == 404
