@@ -86,9 +86,11 @@ def queues(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()
     provider = _provider(request)
-    name = request.GET.get("queue") or "mine"
+    counts = queue_counts(actor, now=now, provider=provider)
+    name = request.GET.get("queue") or ""
     if name not in QUEUE_NAMES:
-        name = "mine"
+        # Your own cases first; with none, the cases nobody has; else every open case.
+        name = next((n for n in ("mine", "unassigned") if counts[n]), "open")
     q = request.GET.get("q", "").strip()
     search = case_search(actor, q) if q else None
     rows = [] if q else list(queue_cases(actor, name, now=now, provider=provider)[:200])
@@ -102,7 +104,7 @@ def queues(request: HttpRequest) -> HttpResponse:
             "nav": "queues",
             "provider": provider,
             "queues": QUEUES,
-            "counts": queue_counts(actor, now=now, provider=provider),
+            "counts": counts,
             "current": next(x for x in QUEUES if x.name == name),
             "rows": rows,
             "q": q,
@@ -135,6 +137,7 @@ class ClockRow:
     state: str
     due: str
     left: str
+    origin: str
     source: str
     late: bool
 
@@ -156,14 +159,14 @@ def _clocks(case: Case, now: datetime) -> list[ClockRow]:
         elif ob.met_at is not None:
             left = f"kept {short_moment(ob.met_at)}"
         origin = {"law": "The law", "code": "Our code"}.get(ob.origin, ob.origin or "")
-        source = ", ".join(x for x in (origin, ob.rule_id, ob.source) if x)
         rows.append(
             ClockRow(
                 name,
                 CLOCK_STATES.get(ob.state, ob.state),
                 short_moment(ob.due_at),
                 left,
-                source,
+                " ".join(x for x in (origin, ob.rule_id) if x),
+                ob.source,
                 late or ob.state == "breached",
             )
         )
