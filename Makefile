@@ -56,6 +56,9 @@ bench: $(STAMP)
 bench-sweep: $(STAMP)
 	$(BIN)/python -m benchmarks.sweep --cases 1000000
 
+bench-console: $(STAMP)
+	$(BIN)/python -m benchmarks.console --write
+
 bench-simulate: $(STAMP)
 	$(BIN)/python -m benchmarks.simulate --complaints 10000 --days 120
 
