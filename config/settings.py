@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Staff sign-in: lockout after repeated failures, the TOTP second factor.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "amends.core",
     "amends.providers",
     "amends.cases",
@@ -135,8 +140,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "amends.console.auth.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -195,9 +204,45 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend comes first: it refuses a locked-out username or address before the
+# password is checked (it needs ``request`` passed to authenticate(), as LoginView does).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "portal:home"
+
+# Staff sign-in (amends/console/auth.py) ----------------------------------------------------
+# Sessions end after AMENDS_SESSION_HOURS (8) and when the browser closes.
+AMENDS_SESSION_HOURS = float(os.environ.get("AMENDS_SESSION_HOURS", "8"))
+SESSION_COOKIE_AGE = int(AMENDS_SESSION_HOURS * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Lockout: AMENDS_LOCKOUT_FAILURES (5) failed sign-ins for one username, or from one address,
+# within AMENDS_LOCKOUT_MINUTES (15) refuse every further attempt (the right password too)
+# for AMENDS_LOCKOUT_MINUTES after the last counted failure; a successful sign-in clears it.
+AXES_FAILURE_LIMIT = int(os.environ.get("AMENDS_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AMENDS_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lockout do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "amends.console.auth.locked_out"
+# Axes' log lines name the path only: never the username typed, nor the address.
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "amends.console.auth.axes_client_str"
+# Behind AMENDS_PROXY_COUNT proxies (0: none) the client's address is taken from
+# X-Forwarded-For, so the per-address lockout is not the proxy's.
+AMENDS_PROXY_COUNT = int(os.environ.get("AMENDS_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "amends.console.auth.client_ip"
+# The second factor (TOTP, django-otp): roles that cannot use the console without one.
+AMENDS_REQUIRE_TOTP_ROLES = tuple(
+    role.lower()
+    for role in _env_list("AMENDS_REQUIRE_TOTP_ROLES", ["admin", "compliance"])
+    if role.lower() != "none"
+)
+OTP_TOTP_ISSUER = "Amends"
 
 # Time and language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
