@@ -191,6 +191,10 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # Tests against a file (not :memory:) so that subprocess tests (server, worker) see it.
     _default_db["TEST"] = {"NAME": str(VAR_DIR / "test-amends.sqlite3")}
 else:
+    # PostgreSQL's JIT compiles any query whose estimate passes jit_above_cost: for the
+    # console's short aggregates over many cases it cost more than the query itself
+    # (benchmarks/RESULTS.md, "Staff console"). Amends runs short transactions only.
+    _default_db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
     _default_db["CONN_HEALTH_CHECKS"] = True
     _default_db["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 DATABASES = {"default": _default_db}

@@ -232,3 +232,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The second factor is required of admins and compliance leads; its own tests turn it on
+    # (tests/console/test_auth.py), every other test signs in without it, here and in the
+    # `amends serve` subprocesses (which read their settings from the environment).
+    settings.AMENDS_REQUIRE_TOTP_ROLES = ()
+    os.environ["AMENDS_REQUIRE_TOTP_ROLES"] = "none"

@@ -249,7 +249,13 @@ class Obligation(models.Model):
                 fields=["due_at"],
                 condition=models.Q(state="pending"),
                 name="obligation_pending_due_idx",
-            )
+            ),
+            # A case's next pending clock (the console's queues sort by it): one probe.
+            models.Index(
+                fields=["case", "due_at"],
+                condition=models.Q(state="pending"),
+                name="obligation_case_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

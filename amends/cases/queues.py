@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Final
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from amends.cases.actors import Actor
 from amends.cases.models import Case, Customer, Obligation
@@ -117,26 +117,46 @@ def _open_cases(actor: Actor) -> QuerySet[Case]:
     return Case.objects.filter(provider_id=actor.provider_id, state__in=_OPEN)
 
 
-def queue_counts(actor: Actor, *, now: datetime, provider: Provider) -> dict[str, int]:
-    """How many cases each queue holds (one query)."""
+@dataclass(frozen=True)
+class QueuePage:
+    counts: dict[str, int]
+    #: The cases of the chosen queue, the next clock first (no pending clock: last).
+    cases: QuerySet[Case]
+
+
+def queue_page(actor: Actor, name: str, *, now: datetime, provider: Provider) -> QueuePage:
+    """Every queue's count (one aggregate query) and the chosen queue's cases (one query for
+    its rows), the conditions worked out once."""
     conditions = _conditions(actor, now=now, horizon=risk_horizon(provider, now))
     counts = _open_cases(actor).aggregate(
-        **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
+        **{queue: Count("pk", filter=condition) for queue, condition in conditions.items()}
     )
-    return {name: int(counts[name] or 0) for name in conditions}
+    condition = conditions.get(name, conditions["open"])
+    # The next clock by a correlated subquery (one probe of obligation_case_pending_idx per
+    # case), not a join of every clock grouped by every column.
+    next_due = (
+        Obligation.objects.filter(case=OuterRef("pk"), state="pending")
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    cases = (
+        _open_cases(actor)
+        .filter(condition)
+        .select_related("customer", "handler")
+        .annotate(next_due=Subquery(next_due))
+        .order_by(F("next_due").asc(nulls_last=True), "first_received_at", "pk")
+    )
+    return QueuePage({queue: int(counts[queue] or 0) for queue in conditions}, cases)
+
+
+def queue_counts(actor: Actor, *, now: datetime, provider: Provider) -> dict[str, int]:
+    """How many cases each queue holds (one query)."""
+    return queue_page(actor, "open", now=now, provider=provider).counts
 
 
 def queue_cases(actor: Actor, name: str, *, now: datetime, provider: Provider) -> QuerySet[Case]:
     """The cases of one queue, the next clock first (cases without a pending clock last)."""
-    conditions = _conditions(actor, now=now, horizon=risk_horizon(provider, now))
-    condition = conditions.get(name, conditions["open"])
-    return (
-        _open_cases(actor)
-        .filter(condition)
-        .select_related("customer", "handler")
-        .annotate(next_due=Min("obligations__due_at", filter=Q(obligations__state="pending")))
-        .order_by("next_due", "first_received_at", "pk")
-    )
+    return queue_page(actor, name, now=now, provider=provider).cases
 
 
 # --------------------------------------------------------------------------- search
@@ -209,5 +229,7 @@ __all__ = [
     "case_search",
     "queue_cases",
     "queue_counts",
+    "queue_page",
+    "QueuePage",
     "risk_horizon",
 ]

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Event, Obligation
-from amends.cases.queues import QUEUE_NAMES, QUEUES, case_search, queue_cases, queue_counts
+from amends.cases.queues import QUEUE_NAMES, QUEUES, QueuePage, case_search, queue_page
 from amends.cases.selectors import case_actions_for_staff
 from amends.comms.models import InboundMessage, OutboxMessage
 from amends.console import forms
@@ -86,14 +86,16 @@ def queues(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()
     provider = _provider(request)
-    counts = queue_counts(actor, now=now, provider=provider)
     name = request.GET.get("queue") or ""
+    page = queue_page(actor, name, now=now, provider=provider)
+    counts = page.counts
     if name not in QUEUE_NAMES:
         # Your own cases first; with none, the cases nobody has; else every open case.
         name = next((n for n in ("mine", "unassigned") if counts[n]), "open")
+        page = QueuePage(counts, queue_page(actor, name, now=now, provider=provider).cases)
     q = request.GET.get("q", "").strip()
     search = case_search(actor, q) if q else None
-    rows = [] if q else list(queue_cases(actor, name, now=now, provider=provider)[:200])
+    rows = [] if q else list(page.cases[:200])
     for row in rows:
         row.next_due_text = short_moment(row.next_due) if row.next_due else "-"  # type: ignore[attr-defined]
         row.overdue = bool(row.next_due and row.next_due < now)  # type: ignore[attr-defined]

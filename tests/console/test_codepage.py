@@ -86,7 +86,7 @@ def test_the_code_page_shows_the_version_in_force_and_its_findings(
     assert errors < html.index("ADR-001") < warnings
     assert "<code>adr.after</code>" in html
     assert warnings < html.index("META-001")
-    assert '<th scope="row">ADR-001</th>' in html
+    assert '<th scope="row" class="nowrap">ADR-001</th>' in html
     # The published code, and the history with the version in force marked.
     assert 'href="/staff/code/published.html"' in html
     assert 'href="/staff/code/published.pdf"' in html
@@ -235,7 +235,7 @@ def test_a_valid_candidate_is_checked_without_being_stored_then_activated(
     assert CodeVersion.objects.count() == before  # checking stores nothing
     assert "0 errors and 19 warnings" in html
     assert "<caption>Errors" not in html
-    assert '<th scope="row">ADR-004</th>' in html
+    assert '<th scope="row" class="nowrap">ADR-004</th>' in html
     assert 'value="activate"' in html
     digest = re.search(r'name="checked_sha256" value="([0-9a-f]{64})"', html)
     assert digest is not None and digest.group(1) == code_digest(text)
