@@ -164,3 +164,46 @@ def test_the_deadlock_path_puts_the_adr_letter_in_the_print_queue(
     expect(page.get_by_role("link", name=case.reference)).to_be_visible()
     assert_accessible(page)
     shot(page, "console-print-queue-adr")
+
+
+def test_a_letter_entered_three_days_after_it_arrived_counts_from_its_arrival(
+    demo: None, web_server: str, page: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from amends.domain.obligations import LONDON
+
+    arrived = (
+        (timezone.now() - timedelta(days=3))
+        .astimezone(LONDON)
+        .replace(hour=9, minute=30, second=0, microsecond=0)
+    )
+    browser_sign_in(page, web_server, "v4voip-adviser")
+    page.get_by_role("link", name="New case").click()
+    page.get_by_label("How it reached us").select_option("post")
+    page.get_by_label("When the call was taken or the letter arrived").fill(
+        arrived.strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("In a few words").fill("Letter about a double charge")
+    page.get_by_label("Name", exact=True).fill("Jo Writer")
+    page.get_by_label("Postal address (optional)").fill("3 Market Street\nEbbw Vale\nNP23 6HC")
+    page.get_by_label("How they want to hear from us").select_option("letter")
+    page.get_by_role("button", name="Open the case").click()
+    # More than an hour ago: the form asks why, keeps what was typed, links the field.
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Say why the case is entered later")
+    assert_accessible(page)
+    summary.get_by_role("link").click()
+    expect(page.get_by_label("Why it is entered later (optional)")).to_be_focused()
+    expect(page.get_by_label("In a few words")).to_have_value("Letter about a double charge")
+    page.get_by_label("Why it is entered later (optional)").fill("letter arrived Friday")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page.locator(".notice")).to_contain_text("opened")
+    case = Case.objects.get(summary="Letter about a double charge")
+    assert case.first_received_at == arrived
+    expect(page.locator("main")).to_contain_text(
+        f"{arrived:%a} {arrived.day} {arrived:%b} {arrived:%Y}, 09:30"
+    )
+    shot(page, "console-letter-entered-later")
