@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_htmx",
     # Staff sign-in: lockout after repeated failures, the TOTP second factor.
     "axes",
     "django_otp",
@@ -140,6 +141,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "amends.console.auth.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -201,7 +201,28 @@ def case_search(actor: Actor, text: str, *, limit: int = 50) -> SearchResult:
             return SearchResult([], str(error), near)
         found = list(cases.filter(reference=str(parsed)))
         return SearchResult(found, "" if found else "No case has that reference.")
-    customers = Customer.objects.filter(provider_id=actor.provider_id)
+    matched = Customer.objects.filter(_customer_query(text), provider_id=actor.provider_id)
+    found = list(
+        cases.filter(customer__in=matched.values("pk")).order_by("-first_received_at")[:limit]
+    )
+    return SearchResult(found, "" if found else "No case matches that.")
+
+
+def customer_search(actor: Actor, text: str, *, limit: int = 10) -> list[Customer]:
+    """Customers of the actor's provider who may be the one on the phone: by name, business
+    name, account number, email, phone or postcode (so that one customer is not entered
+    twice). Fewer than 3 characters finds nobody."""
+    text = (text or "").strip()[:200]
+    if len(text) < 3:
+        return []
+    return list(
+        Customer.objects.filter(_customer_query(text), provider_id=actor.provider_id).order_by(
+            "contact_name", "pk"
+        )[:limit]
+    )
+
+
+def _customer_query(text: str) -> Q:
     query = (
         Q(contact_name__icontains=text)
         | Q(business_name__icontains=text)
@@ -216,9 +237,7 @@ def case_search(actor: Actor, text: str, *, limit: int = 50) -> SearchResult:
     digits = _digits(text)
     if len(digits) >= 6:
         query |= Q(phone__contains=digits[-9:])
-    matched = customers.filter(query).values("pk")
-    found = list(cases.filter(customer__in=matched).order_by("-first_received_at")[:limit])
-    return SearchResult(found, "" if found else "No case matches that.")
+    return query
 
 
 __all__ = [
@@ -227,6 +246,7 @@ __all__ = [
     "Queue",
     "SearchResult",
     "case_search",
+    "customer_search",
     "queue_cases",
     "queue_counts",
     "queue_page",

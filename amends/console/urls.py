@@ -6,6 +6,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.queues, name="home"),
     path("cases/new/", views.case_new, name="case_new"),
+    path("customers/lookup/", views.customer_lookup, name="customer_lookup"),
     path("cases/<str:reference>/", views.case_page, name="case"),
     path("cases/<str:reference>/do/<str:action>/", views.case_act, name="case_act"),
     # Signing in and out, second factor, sessions.

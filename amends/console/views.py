@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Event, Obligation
-from amends.cases.queues import QUEUE_NAMES, QUEUES, QueuePage, case_search, queue_page
+from amends.cases.queues import (
+    QUEUE_NAMES,
+    QUEUES,
+    QueuePage,
+    case_search,
+    customer_search,
+    queue_page,
+)
 from amends.cases.selectors import case_actions_for_staff
 from amends.comms.models import InboundMessage, OutboxMessage
 from amends.console import forms
@@ -420,6 +427,8 @@ def _new_case_context(provider: Provider, **extra: Any) -> dict[str, Any]:
         "data": {},
         "errors": {},
         "matches": [],
+        "find": "",
+        "found": [],
         **extra,
     }
 
@@ -443,6 +452,17 @@ def _possible_duplicates(provider: Provider, data: Any) -> list[Any]:
 
 
 @staff_view(Work.OPEN_CASE)
+def customer_lookup(request: HttpRequest) -> HttpResponse:
+    """The customers who may be the one on the phone, as the adviser types (htmx swaps this
+    list into the new case form; without JavaScript the form's "Find" button reloads it)."""
+    find = request.GET.get("find", "")
+    matches = customer_search(request.actor, find)  # type: ignore[attr-defined]
+    return render(
+        request, "console/_customer_matches.html", {"matches": matches, "find": find.strip()}
+    )
+
+
+@staff_view(Work.OPEN_CASE)
 def case_new(request: HttpRequest) -> HttpResponse:
     """A case from a call or a letter: who, what, how it came and when, and optionally
     resolved at first contact (proposal and the customer's acceptance recorded)."""
@@ -450,7 +470,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
     provider = _provider(request)
     if request.method != "POST":
-        return render(request, "console/case_new.html", _new_case_context(provider))
+        find = request.GET.get("find", "")
+        found = customer_search(request.actor, find) if find else []  # type: ignore[attr-defined]
+        return render(
+            request,
+            "console/case_new.html",
+            _new_case_context(provider, find=find.strip(), found=found),
+        )
     data = request.POST
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()

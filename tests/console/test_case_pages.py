@@ -274,3 +274,22 @@ def test_an_email_on_the_timeline_has_the_raw_message_a_click_away(
     assert client.get(link).content == raw
     signed_in(client, "iss-manager")
     assert client.get(link).status_code == 404
+
+
+def test_existing_customers_are_found_as_you_type(demo: None, client: Client) -> None:
+    known = v4voip_case("assigned").customer
+    signed_in(client, "v4voip-adviser")
+    fragment = client.get("/staff/customers/lookup/", {"find": known.contact_name}).content
+    html = fragment.decode()
+    assert f'value="{known.pk}"' in html and "<html" not in html  # a fragment for htmx
+    assert (
+        "No customer matches"
+        in client.get("/staff/customers/lookup/", {"find": "zz-nobody"}).content.decode()
+    )
+    # Without JavaScript the form's Find button reloads the page with the same list.
+    page = client.get("/staff/cases/new/", {"find": known.account_number}).content.decode()
+    assert f'value="{known.pk}"' in page
+    theirs = Case.objects.filter(provider__slug="iss").select_related("customer").first()
+    assert theirs is not None
+    other = client.get("/staff/customers/lookup/", {"find": theirs.customer.account_number})
+    assert f'value="{theirs.customer.pk}"' not in other.content.decode()

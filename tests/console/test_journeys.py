@@ -4,6 +4,7 @@ there; nothing reads a snapshot right after an action."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,21 @@ def test_a_letter_entered_three_days_after_it_arrived_counts_from_its_arrival(
         f"{arrived:%a} {arrived.day} {arrived:%b} {arrived:%Y}, 09:30"
     )
     shot(page, "console-letter-entered-later")
+
+
+def test_an_existing_customer_is_found_as_the_adviser_types(
+    demo: None, web_server: str, page: Any
+) -> None:
+    known = Case.objects.filter(provider__slug="v4voip", state="assigned").get().customer
+    browser_sign_in(page, web_server, "v4voip-adviser")
+    page.get_by_role("link", name="New case").click()
+    page.get_by_label("Find an existing customer").fill(known.contact_name)
+    choice = page.get_by_role("radio", name=re.compile(re.escape(known.contact_name)))
+    expect(choice).to_be_visible()  # swapped in by htmx, no page load
+    choice.check()
+    page.get_by_label("How it reached us").select_option("phone")
+    page.get_by_label("In a few words").fill("Calling again about the same line")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page.locator(".notice")).to_contain_text("opened")
+    assert Case.objects.get(summary="Calling again about the same line").customer_id == known.pk
+    assert_accessible(page)
