@@ -74,15 +74,17 @@ def short_moment(moment: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+def _left(working: timedelta, calendar_time: timedelta) -> str:
+    """What is left before a clock is due: working time while it is under two days of it,
+    calendar days beyond (a working day is not 24 hours)."""
+    minutes = int(working.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return f"{minutes} working minute{'s' if minutes != 1 else ''} left"
     hours = minutes // 60
-    if hours < 48:
-        return f"{hours} working hour{'s' if hours != 1 else ''}"
-    days = hours // 24
-    return f"{days} days"
+    if hours < 16:
+        return f"{hours} working hour{'s' if hours != 1 else ''} left"
+    days = calendar_time.days
+    return f"{days} day{'s' if days != 1 else ''} left" if days else f"{hours} working hours left"
 
 
 # --------------------------------------------------------------------------- queues
@@ -161,7 +163,7 @@ def _clocks(case: Case, now: datetime) -> list[ClockRow]:
         late = False
         if ob.state == "pending":
             if ob.due_at >= now:
-                left = f"{_span(calendar.working_time_between(now, ob.due_at))} left"
+                left = _left(calendar.working_time_between(now, ob.due_at), ob.due_at - now)
             else:
                 late = True
                 left = f"overdue since {short_moment(ob.due_at)}"
@@ -267,8 +269,9 @@ def _entries(case: Case, ids: list[int]) -> list[Entry]:
             continue  # shown on the message itself
         what = EVENT_WORDS.get(event.kind) or event.kind.replace("_", " ").capitalize()
         if "to" in event.data and event.data.get("from") != event.data.get("to"):
-            to = event.data["to"]
-            what = f"{what} (now: {STATE_LABELS.get(to, str(to)).lower()})"
+            state = STATE_LABELS.get(event.data["to"], str(event.data["to"]))
+            if state.lower() != what.lower():  # "Acknowledged" says it already
+                what = f"{what} (now: {state.lower()})"
         if event.case_id != case.pk:  # from a duplicate merged into this case
             what = f"{refs.get(event.case_id or 0, '')}: {what}"
         entries.append(

@@ -293,3 +293,14 @@ def test_existing_customers_are_found_as_you_type(demo: None, client: Client) ->
     assert theirs is not None
     other = client.get("/staff/customers/lookup/", {"find": theirs.customer.account_number})
     assert f'value="{theirs.customer.pk}"' not in other.content.decode()
+
+
+def test_time_left_is_working_time_when_short_and_days_when_long() -> None:
+    from datetime import timedelta
+
+    from amends.console.views import _left
+
+    assert _left(timedelta(minutes=40), timedelta(minutes=40)) == "40 working minutes left"
+    assert _left(timedelta(hours=4), timedelta(hours=20)) == "4 working hours left"
+    # 23 working days of 8.5 hours are not "8 days": beyond two working days, calendar days.
+    assert _left(timedelta(hours=195), timedelta(days=32, hours=3)) == "32 days left"
