@@ -3,7 +3,11 @@ between two markers, rewritten by each run; the notes after the block are kept."
 
 from __future__ import annotations
 
+import contextlib
+import os
+import platform
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -21,3 +25,20 @@ def write_block(*, begin: str, end: str, heading: str, intro: str, text: str) ->
     else:
         current = current.rstrip("\n") + f"\n\n{heading}\n\n{intro}\n\n{block}"
     RESULTS.write_text(current, encoding="utf-8")
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark ran on: cores, CPU model, memory."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = ""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+                break
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram}

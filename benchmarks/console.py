@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._results import RESULTS, write_block
+from benchmarks._results import machine as shared_machine
 
 REPO = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- console:begin -->", "<!-- console:end -->"
@@ -679,22 +680,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram = ""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
-                break
     load = ""
     with contextlib.suppress(OSError):
         load = Path("/proc/loadavg").read_text().split()[0]
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "load_1min_at_end": load}
+    return {**shared_machine(), "load_1min_at_end": load}
 
 
 def git_head() -> str:

@@ -112,13 +112,18 @@ def _run(
                 f"({case.entered_at.isoformat(timespec='minutes')}).",
             )
         if expected_version is not None and case.version != expected_version:
-            raise CaseError(
-                "Someone else changed this case since you opened it; reload it and try again.",
-                code=ErrorCode.CONFLICT,
-            )
+            raise stale()
         write = CaseWrite(case, actor, now)
         body(write)
         return write.finish()
+
+
+def stale() -> CaseError:
+    """A page or client that read an older version of the case: refused, never overwritten."""
+    return CaseError(
+        "Someone else changed this case since you opened it; reload it and try again.",
+        code=ErrorCode.CONFLICT,
+    )
 
 
 def _when(w: CaseWrite, at: datetime | None) -> datetime:
@@ -1216,10 +1221,7 @@ def case_merge(
         if duplicate is None:
             raise v.invalid("duplicate_id", "Choose a case of this customer.")
         if expected_version is not None and keeper.version != expected_version:
-            raise CaseError(
-                "Someone else changed this case since you opened it; reload it and try again.",
-                code=ErrorCode.CONFLICT,
-            )
+            raise stale()
         if duplicate.customer_id != keeper.customer_id:
             raise v.invalid("duplicate_id", "Only a case of the same customer can be merged.")
         for case, what in ((keeper, "This case"), (duplicate, "That case")):
