@@ -77,6 +77,8 @@ log = logging.getLogger("amends.cases")
 #: The roles that can own a case (the compliance lead and administrators do not handle cases).
 HANDLING_ROLES = ("adviser", "case_handler", "manager", "director")
 #: How a customer told us something (acceptance, withdrawal, a request).
+#: How long a customer's private case link works (a new one can be sent at any time).
+LINK_LIFETIME = timedelta(days=90)
 CONTACT_METHODS = ("phone", "email", "letter", "web_form", "portal", "in_person", "textphone")
 #: The longest update interval that can be agreed (a customer who wants to hear less often
 #: than every 12 weeks is not being kept informed).
@@ -329,9 +331,14 @@ def case_open(
     description: str = "",
     category: str = "",
     first_received_note: str = "",
+    link_url_for: Callable[[str], str] | None = None,
 ) -> Case:
     """Open a case. ``first_received_at`` is when the provider first heard of it, on any
-    channel; when it is earlier than now by more than an hour a note must say why."""
+    channel; when it is earlier than now by more than an hour a note must say why.
+
+    ``link_url_for`` (the public forms): also make the customer's private case link, in the
+    same transaction, and put it in the acknowledgement; the token (shown once, stored only
+    hashed) is on the returned case as ``case.link_token``."""
     if actor.kind is ActorKind.CUSTOMER:
         actor.require(Work.OPEN_CASE)  # a customer's link is for one existing case
     if actor.kind is ActorKind.STAFF:
@@ -405,7 +412,19 @@ def case_open(
         for row in rows:
             row.case_id = case.pk
         upsert(rows)
-        if _promises_acknowledgement(code, case):
+        link_payload: dict[str, str] = {}
+        token = ""
+        if link_url_for is not None:
+            token = secrets.token_urlsafe(32)
+            link = CaseLink.objects.create(
+                provider_id=provider.pk,
+                case=case,
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=now + LINK_LIFETIME,
+            )
+            link_payload = {"url": link_url_for(token), "expires": link.expires_at.isoformat()}
+        if _promises_acknowledgement(code, case) or link_url_for is not None:
             # The code promises an acknowledgement for this case (timed or not: V4VoIP's
             # "we will send a confirmation email acknowledging receipt" has no time): Amends
             # sends it at once (reference, what happens next and by when); the clock, if
@@ -418,8 +437,8 @@ def case_open(
                 key=f"case:{case.pk}:acknowledgement",
                 recipient=customer_recipient(customer),
                 now=now,
-                payload={"reference": case.reference},
-                meets="acknowledge",
+                payload={"reference": case.reference, **link_payload},
+                meets="acknowledge" if _promises_acknowledgement(code, case) else "",
             )
             outbox.flush()
         chain = Chain(provider.pk)
@@ -436,7 +455,16 @@ def case_open(
                 "code_version": version.pk,
             },
         )
+        if token:
+            chain.add(
+                case=case,
+                actor=actor.label,
+                at=now,
+                kind=EventKind.CASE_LINK_SENT,
+                data={"expires_at": (now + LINK_LIFETIME).isoformat(), "with": "acknowledgement"},
+            )
         chain.flush()
+    case.link_token = token  # type: ignore[attr-defined]
     log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
     return case
 
@@ -1580,7 +1608,6 @@ def case_message_received(
 # --------------------------------------------------------------------------- case links
 
 #: How long a customer's private link works (re-sent on request to the address on file).
-LINK_LIFETIME = timedelta(days=90)
 
 
 def token_hash(token: str) -> str:
@@ -1624,6 +1651,55 @@ def case_link_create(
     return made[0], token
 
 
+def case_link_send(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    url_for: Callable[[str], str],
+    lifetime: timedelta = LINK_LIFETIME,
+) -> CaseLink:
+    """A new private link, sent to the customer by their channel (the "send me my link again"
+    page, or staff): the token goes only into that message; the earlier links keep working
+    until they expire."""
+    if not timedelta(minutes=5) <= lifetime <= timedelta(days=366):
+        raise v.invalid("lifetime", "A case link lives between five minutes and a year.")
+    token = secrets.token_urlsafe(32)
+    made: list[CaseLink] = []
+
+    def body(w: CaseWrite) -> None:
+        link = CaseLink.objects.create(
+            provider_id=w.case.provider_id,
+            case=w.case,
+            token_hash=token_hash(token),
+            created_at=w.now,
+            expires_at=w.now + lifetime,
+        )
+        w.event(
+            EventKind.CASE_LINK_SENT, {"link": link.pk, "expires_at": link.expires_at.isoformat()}
+        )
+        w.to_customer(
+            OutboxKind.CASE_LINK,
+            f"case:{w.case.pk}:case_link:{link.pk}",
+            url=url_for(token),
+            expires=link.expires_at.isoformat(),
+        )
+        made.append(link)
+
+    permission: Permission = Work.SEND_CASE_LINK
+    if actor.kind is ActorKind.SYSTEM:
+        permission = Work.OPEN_CASE
+    _run(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        permission=permission,
+        expected_version=None,
+        body=body,
+    )
+    return made[0]
+
+
 __all__ = [
     "AdrTrigger",
     "CONTACT_METHODS",
@@ -1642,6 +1718,7 @@ __all__ = [
     "case_investigate",
     "case_issue_adr_letter",
     "case_link_create",
+    "case_link_send",
     "case_message_delivered",
     "case_message_received",
     "case_log_call",
