@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     # Staff sign-in: lockout after repeated failures, the TOTP second factor.
     "axes",
     "django_otp",
@@ -138,6 +139,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The customer's language (English or Welsh) from their choice (cookie), else the browser.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,6 +149,7 @@ MIDDLEWARE = [
     "amends.console.auth.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into its page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -252,8 +256,35 @@ OTP_TOTP_ISSUER = "Amends"
 
 # Time and language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+#: The public pages and the customer's case page ship in English and Welsh (ISS is in Ebbw
+#: Vale); a provider's own code text stays as the provider wrote it.
+LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]
+LOCALE_PATHS = [BASE_DIR / "amends" / "locale"]
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+
+# Content Security Policy (django-csp): only our own scripts, styles, images and forms; no
+# inline script or style anywhere (a view that serves a self-contained document, such as the
+# published code, widens style-src for itself only). The admin is Django's own: left out.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 USE_TZ = True
 
 # Static files ----------------------------------------------------------------------------

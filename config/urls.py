@@ -9,6 +9,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("staff/", include("amends.console.urls")),
+    # The language switch of the public pages (POST, back to the same page).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("amends.portal.urls")),
 ]
 

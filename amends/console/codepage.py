@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -169,6 +171,7 @@ def _published(request: HttpRequest, fmt: str) -> bytes:
         raise
 
 
+@csp_update({"style-src": [UNSAFE_INLINE]})  # the renderer's own self-contained stylesheet
 @staff_view(Work.VIEW_CASES)
 @require_GET
 def code_html(request: HttpRequest) -> HttpResponse:

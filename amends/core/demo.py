@@ -42,6 +42,7 @@ DEMO_PROVIDERS: list[dict[str, Any]] = [
         "reference_prefix": "V4V",
         "adr_scheme": "communications-ombudsman",
         "code": "v4voip.toml",
+        "brand_colour": "#5b2a86",
     },
     {
         "slug": "iss",
@@ -51,6 +52,7 @@ DEMO_PROVIDERS: list[dict[str, Any]] = [
         "reference_prefix": "ISS",
         "adr_scheme": "communications-ombudsman",
         "code": "iss.toml",
+        "brand_colour": "#0b5e55",
     },
 ]
 
@@ -228,6 +230,7 @@ def demo_load(*, now: datetime | None = None) -> DemoSummary:
                 nation=values["nation"],
                 reference_prefix=values["reference_prefix"],
                 adr_scheme=values["adr_scheme"],
+                brand_colour=values["brand_colour"],
                 alerts_email=f"complaints-team@{fields['slug']}.example.invalid",
             )
             created.append(f"provider {provider.slug}")

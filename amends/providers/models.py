@@ -22,6 +22,9 @@ class Provider(models.Model):
     #: Where the staff console's alerts go when no manager is named (breach notices, failed
     #: deliveries, items the worker cannot process).
     alerts_email = models.EmailField(blank=True)
+    #: The provider's colour on its public pages (their header, with white text on it; dark
+    #: enough for 4.5:1, which provider_create checks).
+    brand_colour = models.CharField(max_length=7, default="#1d4f91")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

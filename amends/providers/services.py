@@ -7,6 +7,7 @@ tests use it): with its ledger and case counter rows, so that every later writer
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -47,8 +48,25 @@ def provider_create(
     legal_name: str = "",
     alerts_email: str = "",
     closed_dates: Iterable[date] = (),
+    brand_colour: str = "#1d4f91",
 ) -> Provider:
-    """A new provider with its audit ledger and case counter."""
+    """A new provider with its audit ledger and case counter. Its slug is the start of its
+    public pages' address (``/<slug>/``), so it cannot be one of Amends' own paths; its colour
+    carries white text on its public pages, so it must be dark enough (4.5:1)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,39}", slug or "") or slug in RESERVED_SLUGS:
+        raise ProviderError(
+            "The short name is 2 to 40 lower-case letters, digits or hyphens, and not one of "
+            f"{', '.join(sorted(RESERVED_SLUGS))}.",
+            field="slug",
+        )
+    if (
+        not re.fullmatch(r"#[0-9a-fA-F]{6}", brand_colour)
+        or contrast_with_white(brand_colour) < 4.5
+    ):
+        raise ProviderError(
+            "The colour is #rrggbb, dark enough for white text on it (contrast 4.5:1).",
+            field="brand_colour",
+        )
     known = {scheme.id for scheme in APPROVED_SCHEMES}
     if adr_scheme and adr_scheme not in known:
         raise ProviderError(
@@ -73,10 +91,27 @@ def provider_create(
             adr_scheme=adr_scheme,
             alerts_email=alerts_email,
             closed_dates=sorted(d.isoformat() for d in closed_dates),
+            brand_colour=brand_colour.lower(),
         )
         ProviderLedger.objects.create(provider=provider)
         CaseCounter.objects.create(provider=provider)
     return provider
+
+
+#: Paths of Amends itself, never a provider's public address.
+RESERVED_SLUGS = frozenset({"admin", "staff", "static", "media", "healthz", "i18n", "api"})
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of white text on ``colour`` (#rrggbb)."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
 
 
 def staff_create(
