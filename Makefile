@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services clean
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services bench-console clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
