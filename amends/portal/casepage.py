@@ -100,8 +100,7 @@ NEXT_WORDS: dict[str, Any] = {
     "resolve": gettext_lazy("We aim to resolve it"),
     "escalation_review": gettext_lazy("A more senior colleague will review it"),
     "adr_letter": gettext_lazy(
-        "If it is not resolved by then, we will send you a letter so that you can take it "
-        "to the ADR scheme"
+        "If it is not resolved, we will send you a letter so that you can take it to the ADR scheme"
     ),
     "adr_remedy": gettext_lazy("We will do what the ADR scheme decided"),
 }
@@ -339,7 +338,7 @@ def case_act(request: HttpRequest, provider: str, token: str, action: str) -> Ht
         )
     log.info("case page action", extra={"case_id": case.pk, "action": action})
     messages.success(request, str(DONE_WORDS[action]))
-    response = redirect(reverse("portal:case_portal", args=[provider, token]) + "#main")
+    response = redirect(reverse("portal:case_portal", args=[provider, token]))
     response.status_code = 303
     return _private(response)
 
