@@ -13,16 +13,17 @@ from typing import Any
 
 from gunicorn import glogging
 
-from amends.core.logging import JsonFormatter
+from amends.core.logging import JsonFormatter, without_query_strings
 
 
 def request_path(environ: dict[str, Any]) -> str:
     """The request's path as the client sent it (WSGI passes it as latin-1), no query string."""
     raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     try:
-        return str(raw.encode("latin-1").decode("utf-8", "replace"))
+        path = str(raw.encode("latin-1").decode("utf-8", "replace"))
     except UnicodeEncodeError:
-        return str(raw)
+        path = str(raw)
+    return without_query_strings(path)  # and a private case link's token masked
 
 
 class JsonLogger(glogging.Logger):  # type: ignore[misc]

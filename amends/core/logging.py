@@ -25,9 +25,15 @@ REQUEST_LOGGERS = ("django.request", "django.server", "django.security", "gunico
 _QUERY_STRING = re.compile(r"(/[^\s?]*)\?\S*")
 
 
+# A customer's private case link (``/<provider>/case/<token>/``): whoever reads the token can
+# open the case, so it never reaches a log line.
+_CASE_TOKEN = re.compile(r"(/case/)[A-Za-z0-9_-]{16,}")
+
+
 def without_query_strings(text: str) -> str:
-    """``text`` with the query string cut from every path or URL in it."""
-    return _QUERY_STRING.sub(r"\1", text)
+    """``text`` with the query string cut from every path or URL in it, and every private
+    case link's token replaced by ``<token>``."""
+    return _CASE_TOKEN.sub(r"\1<token>", _QUERY_STRING.sub(r"\1", text))
 
 
 def request_summary(request: object) -> str | None:
@@ -66,7 +72,9 @@ class JsonFormatter(logging.Formatter):
                 if summary is not None:
                     entry[key] = summary
                 continue
-            entry[key] = value
+            entry[key] = (
+                without_query_strings(value) if redact and isinstance(value, str) else value
+            )
         if record.exc_info:
             exception = self.formatException(record.exc_info)
             entry["exception"] = without_query_strings(exception) if redact else exception

@@ -82,17 +82,21 @@ def test_server_logs_are_json_without_query_strings_or_client_text(
     # The status is not the point (a 500 logs the request too, with its traceback).
     search_status = fetch(opener, f"{web_server}/admin/cases/customer/?q=Acme+Widgets")
     assert fetch(opener, f"{web_server}/healthz?name=Pat+Example") == 200
-    assert fetch(opener, f"{web_server}/nowhere?email=pat@example.com") == 404
+    assert fetch(opener, f"{web_server}/nowhere.html?email=pat@example.com") == 404
+    token = "Zx9_private-link-token-0123456789abcdefABCDEF"
+    assert fetch(opener, f"{web_server}/v4voip/case/{token}/") == 404
 
     # gunicorn writes the access line once the response is sent: wait for the last one.
     deadline = time.monotonic() + 15
-    while not any(line.get("path") == "/nowhere" for line in access_lines(web_server_log)):
+    last = "/v4voip/case/<token>/"
+    while not any(line.get("path") == last for line in access_lines(web_server_log)):
         assert time.monotonic() < deadline, web_server_log.read_text()
         time.sleep(0.1)
 
     text = web_server_log.read_text()
     for word in PERSONAL:
         assert word not in text, (word, text)
+    assert token not in text  # a private case link opens the case: never logged
     assert "Mozilla" not in text and "search.example" not in text
 
     # Every access line is one JSON object: method, path, status, length, duration; no more.
@@ -102,7 +106,8 @@ def test_server_logs_are_json_without_query_strings_or_client_text(
     assert isinstance(search["length"], int) and search["length"] > 0
     assert isinstance(search["duration_ms"], float) and search["duration_ms"] >= 0
     assert access[("GET", "/healthz")]["status"] == 200
-    assert access[("GET", "/nowhere")]["status"] == 404
+    assert access[("GET", "/nowhere.html")]["status"] == 404
+    assert access[("GET", "/v4voip/case/<token>/")]["status"] == 404
     assert access[("POST", "/admin/login/")]["status"] == 302
     for line in access.values():
         assert set(line) == {
@@ -123,8 +128,8 @@ def test_server_logs_are_json_without_query_strings_or_client_text(
         for line in text.splitlines()
         if '"django.request"' in line and "Not Found" in line
     ]
-    assert [entry["message"] for entry in not_found] == ["Not Found: /nowhere"]
-    assert not_found[0]["request"] == "GET /nowhere"
+    assert [entry["message"] for entry in not_found] == ["Not Found: /nowhere.html"]
+    assert not_found[0]["request"] == "GET /nowhere.html"
     assert not_found[0]["status_code"] == 404
 
 
