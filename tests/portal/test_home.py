@@ -31,7 +31,7 @@ def test_home_without_providers_says_so(client: Client) -> None:
 
 
 def test_unknown_page_is_a_plain_404_page(client: Client) -> None:
-    response = client.get("/no-such-page")
+    response = client.get("/no-such.page")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
     assert "Traceback" not in response.content.decode()
