@@ -256,7 +256,7 @@ AXES_CLIENT_STR_CALLABLE = "amends.console.auth.axes_client_str"
 # Behind AMENDS_PROXY_COUNT proxies (0: none) the client's address is taken from
 # X-Forwarded-For, so the per-address lockout is not the proxy's.
 AMENDS_PROXY_COUNT = int(os.environ.get("AMENDS_PROXY_COUNT", "0"))
-AXES_CLIENT_IP_CALLABLE = "amends.console.auth.client_ip"
+AXES_CLIENT_IP_CALLABLE = "amends.core.http.client_ip"
 # The second factor (TOTP, django-otp): roles that cannot use the console without one.
 AMENDS_REQUIRE_TOTP_ROLES = tuple(
     role.lower()

@@ -80,20 +80,6 @@ def axes_client_str(
     return f'{{path_info: "{path_info}"}}'
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address for the per-address lockout: ``REMOTE_ADDR``, or behind
-    ``AMENDS_PROXY_COUNT`` trusted proxies the address the outermost of them saw (from the
-    right of ``X-Forwarded-For``), so one proxy's address does not lock everybody out."""
-    count = int(getattr(settings, "AMENDS_PROXY_COUNT", 0))
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-    if count > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-count] if len(hops) >= count else hops[0]
-    address = request.META.get("REMOTE_ADDR")
-    return str(address) if address else None
-
-
 # Sessions ----------------------------------------------------------------------------------
 
 

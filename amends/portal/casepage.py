@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -37,6 +36,7 @@ from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Obligation
 from amends.cases.selectors import case_get_for_customer
 from amends.comms import portal
+from amends.core.http import client_ip
 from amends.domain.lifecycle import Action, State
 from amends.providers.models import Provider
 
@@ -227,15 +227,8 @@ def _context(
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address (behind ``AMENDS_PROXY_COUNT`` proxies, the one the outermost saw),
-    as the console's sign-in lockout reads it."""
-    count = int(getattr(settings, "AMENDS_PROXY_COUNT", 0))
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-    if count > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-count] if len(hops) >= count else hops[0]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The client's address, as the console's sign-in lockout reads it."""
+    return client_ip(request) or "unknown"
 
 
 def over_limit(key: str, *, limit: int, now: datetime, window: int = 3600) -> bool:

@@ -42,6 +42,7 @@ from amends.cases.models import AccessNeed, PreferredContact
 from amends.cases.preview import clocks_preview
 from amends.codes.render import build_document, version_label
 from amends.codes.render import render as render_document
+from amends.core.http import client_ip
 from amends.domain.codes import CaseKind, ChannelType, Code, CustomerType, ObligationKind
 from amends.domain.obligations import LONDON
 from amends.domain.regulation import APPROVED_SCHEMES
@@ -799,7 +800,8 @@ def _capped(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    # Behind AMENDS_PROXY_COUNT proxies, the client's own address, not the proxy's.
+    return client_ip(request) or "unknown"
 
 
 # --------------------------------------------------------------------------- views
