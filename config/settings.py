@@ -207,6 +207,13 @@ DATABASES = {"default": _default_db}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The public forms: at most this many submissions per hour from one IP address and for one
+# contact address (then 429, nothing stored), and the largest POST read (then 413).
+AMENDS_PUBLIC_LIMIT_PER_IP = int(os.environ.get("AMENDS_PUBLIC_LIMIT_PER_IP", "20"))
+AMENDS_PUBLIC_LIMIT_PER_ADDRESS = int(os.environ.get("AMENDS_PUBLIC_LIMIT_PER_ADDRESS", "5"))
+AMENDS_PUBLIC_LIMIT_WINDOW = int(os.environ.get("AMENDS_PUBLIC_LIMIT_WINDOW", "3600"))
+AMENDS_PUBLIC_MAX_POST_BYTES = int(os.environ.get("AMENDS_PUBLIC_MAX_POST_BYTES", "262144"))
+
 # Cache: the public forms' rate limits count here. One process locally (memory); several web
 # processes or hosts must share one count: AMENDS_CACHE_URL=redis://host:6379/0.
 _cache_url = os.environ.get("AMENDS_CACHE_URL", "").strip()
