@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services bench-console clean
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services bench-console bench-public clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench-simulate: $(STAMP)
 # django-helpdesk's public ticket form (in its own virtualenv, var/helpdesk-venv, made on first use).
 bench-services: $(STAMP)
 	$(BIN)/python -m benchmarks.services --write
+
+# Public form submissions per second over HTTP (amends serve) beside django-helpdesk's public
+# ticket form under gunicorn, SQLite and PostgreSQL; then the customer's case page.
+bench-public: $(STAMP)
+	$(BIN)/python -m benchmarks.public --write
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*

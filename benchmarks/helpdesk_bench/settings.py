@@ -1,7 +1,8 @@
 """A minimal Django project for django-helpdesk: what its install docs ask for, nothing else.
 
-Environment: ``HELPDESK_BENCH_DATABASE_URL`` (``sqlite:///...`` or ``postgres://...``) and
-``HELPDESK_BENCH_DIR`` (a scratch directory for attachments). SQLite gets the same connection
+Environment: ``HELPDESK_BENCH_DATABASE_URL`` (``sqlite:///...`` or ``postgres://...``),
+``HELPDESK_BENCH_DIR`` (a scratch directory for attachments) and, when served,
+``HELPDESK_BENCH_CONN_MAX_AGE``. SQLite gets the same connection
 options Amends uses (WAL, synchronous=NORMAL, IMMEDIATE transactions), so that the comparison
 is of the applications, not of journal modes. Outgoing mail goes to Django's locmem backend.
 """
@@ -55,7 +56,14 @@ TEMPLATES = [
     },
 ]
 
-_db = dict(dj_database_url.parse(os.environ["HELPDESK_BENCH_DATABASE_URL"], conn_max_age=0))
+# Served over HTTP (benchmarks/public.py), it keeps its connections as Amends does on
+# PostgreSQL (CONN_MAX_AGE 60): HELPDESK_BENCH_CONN_MAX_AGE; 0 (one per request) otherwise.
+_db = dict(
+    dj_database_url.parse(
+        os.environ["HELPDESK_BENCH_DATABASE_URL"],
+        conn_max_age=int(os.environ.get("HELPDESK_BENCH_CONN_MAX_AGE", "0")),
+    )
+)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
