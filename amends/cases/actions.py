@@ -100,6 +100,7 @@ def _run(
     permission: Permission,
     expected_version: int | None,
     body: Callable[[CaseWrite], None],
+    merged_too: bool = False,
 ) -> Case:
     actor.require(permission)
     now = _now(now)
@@ -115,6 +116,12 @@ def _run(
             )
         if expected_version is not None and case.version != expected_version:
             raise stale()
+        if case.merged_into_id is not None and not merged_too:
+            into = Case.objects.filter(pk=case.merged_into_id).values_list("reference", flat=True)
+            raise CaseError(
+                f"This case was merged into {into.first() or 'another case'}: act on that one.",
+                code=ErrorCode.REFUSED,
+            )
         write = CaseWrite(case, actor, now)
         body(write)
         return write.finish()
@@ -1541,6 +1548,7 @@ def case_message_delivered(
         permission=permission,
         expected_version=None,
         body=body,
+        merged_too=True,  # a message written before the merge still reaches its person
     )
     return done[0]
 

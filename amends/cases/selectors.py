@@ -60,7 +60,20 @@ def case_get_for_customer(token: str, *, now: datetime) -> Case | None:
         return None
     if link.revoked_at is not None or link.expires_at <= now:
         return None
-    return link.case
+    case = link.case
+    # A link to a duplicate merged into another case of the same customer opens that case.
+    for _ in range(20):
+        if case.merged_into_id is None:
+            break
+        keeper = (
+            Case.objects.select_related("customer", "provider")
+            .filter(pk=case.merged_into_id, customer_id=case.customer_id)
+            .first()
+        )
+        if keeper is None:
+            break
+        case = keeper
+    return case
 
 
 def case_actions_for_staff(user: User | AnonymousUser, case: Case) -> list[Action]:

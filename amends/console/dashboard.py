@@ -63,6 +63,8 @@ def _parse_period(query: Any, today: date) -> tuple[Period, dict[str, str], list
             continue
         try:
             parsed[name] = date.fromisoformat(raw[name])
+            if not 2000 <= parsed[name].year <= 2099:
+                raise ValueError("outside the years Amends counts")
         except ValueError:
             errors.append(
                 DateError(

@@ -321,7 +321,10 @@ FORMS: dict[str, ActionForm] = {
 def _datetime(value: str, name: str) -> datetime | None:
     if not value.strip():
         return None
-    parsed = parse_datetime(value.strip())
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:  # well formed, but no such day or hour (30 February, 25:00)
+        parsed = None
     if parsed is None:
         raise CaseError(
             "Give a date and time, like 2026-03-03 14:30.", field=name, code=ErrorCode.INVALID
@@ -331,20 +334,25 @@ def _datetime(value: str, name: str) -> datetime | None:
     return parsed
 
 
+#: The most one compensation record may be (a typing mistake, not a payment, above it).
+MAX_PENCE = 100_000_000
+
+
 def _pence(value: str, name: str) -> int:
     text = value.strip().lstrip("£").replace(",", "")
+    problem = CaseError(
+        "Give an amount in pounds and pence, more than 0, like 25.00.",
+        field=name,
+        code=ErrorCode.INVALID,
+    )
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise CaseError(
-            "Give an amount in pounds, like 25.00.", field=name, code=ErrorCode.INVALID
-        ) from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise CaseError(
-            "Give an amount in pounds and pence, more than 0, like 25.00.",
-            field=name,
-            code=ErrorCode.INVALID,
-        )
+        raise problem from None
+    if not amount.is_finite() or amount <= 0 or amount * 100 > MAX_PENCE:
+        raise problem
+    if amount != amount.quantize(Decimal("0.01")):
+        raise problem
     return int(amount * 100)
 
 
@@ -363,10 +371,7 @@ def arguments(form: ActionForm, data: Mapping[str, str]) -> dict[str, Any]:
         elif f.kind == "checkbox":
             out[f.name] = raw in ("on", "true", "1", "yes")
         elif f.name in ("handler_id", "duplicate_id"):
-            try:
-                out[f.name] = int(raw)
-            except ValueError:
-                raise CaseError("Choose one.", field=f.name, code=ErrorCode.INVALID) from None
+            out[f.name] = record_id(raw, f.name)
         else:
             if f.required and not raw.strip():
                 raise CaseError(
@@ -377,15 +382,30 @@ def arguments(form: ActionForm, data: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def version_of(data: Mapping[str, str]) -> int | None:
-    try:
-        return int(data.get("version", ""))
-    except ValueError:
-        return None
+def record_id(raw: str, name: str) -> int:
+    """A row id chosen in a form: a whole number a database can hold, else a form error."""
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) < 2**63:
+        raise CaseError("Choose one from the list.", field=name, code=ErrorCode.INVALID)
+    return int(text)
+
+
+def version_of(data: Mapping[str, str]) -> int:
+    """The case version the page was read at: required, so a form from an old page (or one
+    that lost it) is refused instead of written over what happened since."""
+    text = str(data.get("version", "")).strip()
+    if not text.isdigit():
+        raise CaseError(
+            "This form is out of date: reload the case and try again.", code=ErrorCode.CONFLICT
+        )
+    return int(text)
 
 
 def offered(case: Case, allowed: list[Action], may: Callable[[Work], bool]) -> list[ActionForm]:
-    """The forms to show on the case page, in the lifecycle's order, then the work."""
+    """The forms to show on the case page, in the lifecycle's order, then the work (none on a
+    case merged into another: everything happens there)."""
+    if case.merged_into_id is not None:
+        return []
     forms = [FORMS[a.value] for a in allowed if a.value in FORMS]
     forms += [f for f in FORMS.values() if f.work is not None and may(f.work)]
     return forms

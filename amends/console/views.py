@@ -35,7 +35,7 @@ from amends.comms.models import InboundMessage, OutboxMessage
 from amends.console import forms
 from amends.console.access import staff_view
 from amends.domain.access import Work
-from amends.domain.lifecycle import OPEN_STATES, State
+from amends.domain.lifecycle import OPEN_STATES, Action, State
 from amends.domain.obligations import LONDON
 from amends.providers.models import Provider, StaffMember
 from amends.providers.services import code_of
@@ -253,8 +253,19 @@ def _detail(data: dict[str, Any]) -> str:
 
 def _timeline(case: Case) -> list[Entry]:
     """Events, messages out and in, of this case and of the duplicates merged into it."""
-    ids = [case.pk, *Case.objects.filter(merged_into=case).values_list("pk", flat=True)]
-    return _entries(case, ids)
+    return _entries(case, [case.pk, *merged_ids(case)])
+
+
+def merged_ids(case: Case) -> list[int]:
+    """Every case merged into this one, and into those, down a chain of merges."""
+    found: list[int] = []
+    level = [case.pk]
+    for _ in range(20):  # merges join open cases only, so a chain is short and never a loop
+        level = list(Case.objects.filter(merged_into__in=level).values_list("pk", flat=True))
+        if not level:
+            break
+        found += level
+    return found
 
 
 def _entries(case: Case, ids: list[int]) -> list[Entry]:
@@ -334,7 +345,7 @@ def _case_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, A
     )
     if not duplicates:
         offered = [f for f in offered if f.key != "merge"]
-    merged = list(Case.objects.filter(merged_into=case).order_by("first_received_at"))
+    merged = list(Case.objects.filter(pk__in=merged_ids(case)).order_by("first_received_at"))
     return {
         "duplicates": duplicates,
         "merged": merged,
@@ -369,12 +380,15 @@ def case_act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         raise Http404("No such action.")
     data = request.POST
     try:
+        # The role first: a role that may not do this is told so whatever it typed.
+        request.actor.require(form.work or Action(form.key))  # type: ignore[attr-defined]
+        version = forms.version_of(data)
         arguments = forms.arguments(form, data)
         form.service(
             case_id=case.pk,
             actor=request.actor,  # type: ignore[attr-defined]
             now=timezone.now(),
-            expected_version=forms.version_of(data),
+            expected_version=version,
             **arguments,
         )
     except CaseError as refused:
@@ -544,7 +558,8 @@ def _open_from_form(
     raw = data.get("first_received_at", "")
     received = forms._datetime(raw, "first_received_at") if raw else now
     if existing not in ("", "new"):
-        customer = Customer.objects.filter(provider=provider, pk=existing).first()
+        pk = forms.record_id(existing, "customer")
+        customer = Customer.objects.filter(provider=provider, pk=pk).first()
         if customer is None:
             raise CaseError("Choose a customer from the list.", field="customer")
     else:

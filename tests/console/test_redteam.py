@@ -14,6 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from amends.cases import actions
+from amends.cases.actors import system_actor
 from amends.cases.models import Case, Customer
 from amends.comms.models import InboundMessage, OutboxMessage
 from amends.core.demo import DEMO_PASSWORD
@@ -628,3 +630,143 @@ def test_the_logs_carry_no_personal_data(demo: None, caplog: Any) -> None:
         assert secret not in lines, secret
     for line in lines.splitlines():
         json.loads(line)
+
+
+# --------------------------------------------------------------------- findings, now fixed
+
+
+@pytest.mark.parametrize("version", ["", "abc", "1.0", None])
+def test_a_post_without_a_readable_version_is_refused_not_written_blind(
+    demo: None, version: str | None
+) -> None:
+    """The stale-page check must not be skipped when ``version`` is missing or garbled: a form
+    posted from an old page (or by a careless script) would overwrite what happened since."""
+    client = quiet("v4voip-case_handler")
+    case = v4voip_case("investigating")
+    assert act(client, case, "add_note", version=case.version, text="first").status_code == 302
+    data: dict[str, Any] = {"proposal": "A credit."}
+    if version is not None:
+        data["version"] = version
+    response = act(client, case, "propose_resolution", **data)
+    assert response.status_code in (400, 409)
+    case.refresh_from_db()
+    assert case.state == "investigating"
+
+
+def test_a_crafted_customer_field_never_puts_what_was_typed_into_the_logs(
+    demo: None, caplog: Any
+) -> None:
+    from amends.core.logging import JsonFormatter
+
+    client = quiet("v4voip-adviser")
+    caplog.set_level(logging.INFO)
+    email = "pat.secret@example.invalid"
+    response = client.post(
+        "/staff/cases/new/",
+        {"customer": email, "kind": "complaint", "channel": "phone", "summary": "x"},
+    )
+    lines = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert email not in lines
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("customer", ["abc", "1.5", "1e3", " "])
+def test_a_customer_id_that_is_not_a_number_is_a_form_error(demo: None, customer: str) -> None:
+    client = quiet("v4voip-adviser")
+    response = client.post(
+        "/staff/cases/new/",
+        {"customer": customer, "kind": "complaint", "channel": "phone", "summary": "x"},
+    )
+    assert response.status_code == 400, response.status_code
+
+
+def test_a_chain_of_merges_shows_every_duplicates_history_on_the_last_keeper(
+    demo: None,
+) -> None:
+    client = quiet("v4voip-manager")
+    last = v4voip_case("investigating")
+    middle = _duplicate_of(last, summary="middle")
+    first = _duplicate_of(last, summary="first")
+    assert (
+        act(client, middle, "merge", version=middle.version, duplicate_id=first.pk).status_code
+        == 302
+    )
+    middle.refresh_from_db()
+    last.refresh_from_db()
+    assert (
+        act(client, last, "merge", version=last.version, duplicate_id=middle.pk).status_code == 302
+    )
+    html = client.get(f"/staff/cases/{last.reference}/").content.decode()
+    assert middle.reference in html
+    assert first.reference in html, "the first duplicate's history is lost from the keeper"
+
+
+def test_a_merged_duplicate_takes_no_new_message_to_the_customer(demo: None) -> None:
+    client = quiet("v4voip-manager")
+    keeper = v4voip_case("investigating")
+    dup = _duplicate_of(keeper)
+    assert (
+        act(client, keeper, "merge", version=keeper.version, duplicate_id=dup.pk).status_code == 302
+    )
+    dup.refresh_from_db()
+    sent = OutboxMessage.objects.filter(case=dup).count()
+    response = act(client, dup, "send_message", version=dup.version, kind="reply", text="Hello")
+    assert response.status_code in (400, 409)
+    assert OutboxMessage.objects.filter(case=dup).count() == sent
+    assert keeper.reference in response.content.decode()  # says where to act instead
+
+
+@pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "1e400", "1E+30"])
+def test_a_non_finite_or_huge_amount_is_a_form_error_not_a_crash(demo: None, amount: str) -> None:
+    client = quiet("v4voip-case_handler")
+    case = v4voip_case("investigating")
+    response = act(
+        client, case, "record_compensation", version=case.version, amount_pence=amount,
+        reason="x", form="invoice_credit", basis="goodwill",
+    )  # fmt: skip
+    assert response.status_code == 400, response.status_code
+
+
+@pytest.mark.parametrize("at", ["2026-02-30T10:00", "2026-13-01 10:00", "2026-11-30T25:00"])
+def test_a_well_formed_but_impossible_date_is_a_form_error_not_a_crash(demo: None, at: str) -> None:
+    client = quiet("v4voip-case_handler")
+    case = v4voip_case("investigating")
+    response = act(client, case, "close", version=case.version, at=at)
+    assert response.status_code == 400, response.status_code
+    response = client.post(
+        "/staff/cases/new/",
+        {"customer": case.customer_id, "kind": "complaint", "channel": "phone",
+         "summary": "x", "first_received_at": at, "first_received_note": "late"},
+    )  # fmt: skip
+    assert response.status_code == 400, response.status_code
+
+
+def test_a_dashboard_ending_on_the_last_representable_day_is_a_form_error(demo: None) -> None:
+    client = quiet("v4voip-manager")
+    for url in ("/staff/dashboard/", "/staff/dashboard/cases.csv", "/staff/dashboard/clocks.csv"):
+        response = client.get(url, {"to": "9999-12-31"})
+        assert response.status_code in (200, 400), (url, response.status_code)
+
+
+def test_a_handler_id_beyond_64_bits_is_a_form_error(demo: None) -> None:
+    client = quiet("v4voip-manager")
+    case = v4voip_case("investigating")
+    huge = "99999999999999999999999"
+    for action, name in (("assign", "handler_id"), ("merge", "duplicate_id")):
+        response = act(client, case, action, **{"version": case.version, name: huge})
+        assert response.status_code == 400, (action, response.status_code)
+
+
+def test_a_customers_link_to_a_merged_duplicate_opens_the_case_it_joined(demo: None) -> None:
+    from amends.cases.selectors import case_get_for_customer
+
+    client = quiet("v4voip-manager")
+    keeper = v4voip_case("investigating")
+    dup = _duplicate_of(keeper)
+    _, token = actions.case_link_create(
+        case_id=dup.pk, actor=system_actor(dup.provider_id), now=timezone.now()
+    )
+    assert (
+        act(client, keeper, "merge", version=keeper.version, duplicate_id=dup.pk).status_code == 302
+    )
+    assert case_get_for_customer(token, now=timezone.now()) == keeper
