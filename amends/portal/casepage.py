@@ -38,6 +38,7 @@ from amends.cases.selectors import case_get_for_customer
 from amends.comms import portal
 from amends.core.http import client_ip
 from amends.domain.lifecycle import Action, State
+from amends.portal import localise
 from amends.providers.models import Provider
 
 log = logging.getLogger("amends.portal.casepage")
@@ -210,7 +211,7 @@ def _context(
         "is_complaint": case.kind == "complaint",
         "state_words": STATE_WORDS.get(case.state, ""),
         "next_steps": _next_steps(case, now),
-        "scheme": portal.scheme_details(case, now),
+        "scheme": localise.scheme_details(portal.scheme_details(case, now)),
         "letters": letters,
         "adr_letter": adr_letters[0] if adr_letters else None,
         "writings": list(portal.writings_for_customer(case)),

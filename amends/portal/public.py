@@ -31,7 +31,7 @@ from django.urls import URLPattern, path, register_converter, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -47,6 +47,12 @@ from amends.domain.codes import CaseKind, ChannelType, Code, CustomerType, Oblig
 from amends.domain.obligations import LONDON
 from amends.domain.regulation import APPROVED_SCHEMES
 from amends.portal import limits
+from amends.portal.localise import (
+    channel_label,
+    channel_type_label,
+    scheme_name,
+    working_hours_text,
+)
 from amends.providers.models import CodeVersion, Provider
 from amends.providers.services import code_of, code_version_in_force
 
@@ -167,7 +173,7 @@ def _when(moment: datetime) -> str:
 
 def _scheme_name(provider: Provider) -> str:
     scheme = next((s for s in APPROVED_SCHEMES if s.id == provider.adr_scheme), None)
-    return scheme.in_sentence if scheme is not None else _("an independent ombudsman scheme")
+    return scheme_name(scheme) if scheme is not None else _("an independent ombudsman scheme")
 
 
 def _step_sentence(kind: ObligationKind, due: datetime, case_kind: CaseKind, scheme: str) -> str:
@@ -333,7 +339,12 @@ def _text(
     )
 
 
-YES_NO = [("no", gettext_lazy("No")), ("yes", gettext_lazy("Yes"))]
+#: The answers to "Do you have a support and maintenance contract with us?" (Welsh answers
+#: with the question's verb, so each question has its own yes and no).
+YES_NO = [
+    ("no", pgettext_lazy("answer to: do you have a support contract?", "No")),
+    ("yes", pgettext_lazy("answer to: do you have a support contract?", "Yes")),
+]
 
 
 class Step(forms.Form):
@@ -832,11 +843,13 @@ def public_home(request: HttpRequest, provider: str) -> HttpResponse:
             href = f"mailto:{channel.value}"
         channels.append(
             {
-                "label": channel.label or channel.type.label,
-                "type": channel.type.label,
+                "label": channel_label(channel),
+                # The provider's own label is in its words (English): said so to screen readers.
+                "label_is_providers": bool(channel.label),
+                "type": channel_type_label(channel.type),
                 "lines": channel.lines,
                 "href": href,
-                "hours": channel.hours.describe() if channel.hours else "",
+                "hours": working_hours_text(channel.hours) if channel.hours else "",
                 "notes": channel.notes or "",
             }
         )
@@ -848,7 +861,7 @@ def public_home(request: HttpRequest, provider: str) -> HttpResponse:
             "code": code,
             "offers": offers,
             "channels": channels,
-            "working_hours": code.working_hours.describe(),
+            "working_hours": working_hours_text(code.working_hours),
         },
     )
 
@@ -943,7 +956,10 @@ def _summary_rows(flow: Flow) -> list[dict[str, Any]]:
         url = _step_url(flow.slug, flow.kind_slug, step) + f"?change=1#id_{field}"
         rows.append({"label": label, "value": value, "url": url, "step": step})
 
-    yes_no = {"yes": _("Yes"), "no": _("No")}
+    yes_no = {
+        "yes": pgettext("answer to: do you have a support contract?", "Yes"),
+        "no": pgettext("answer to: do you have a support contract?", "No"),
+    }
     row("about", "summary", _("What it is about"), about.get("summary", ""))
     row("about", "description", _("What happened"), about.get("description", ""))
     if ctx["asks_contract"]:
@@ -958,13 +974,13 @@ def _summary_rows(flow: Flow) -> list[dict[str, Any]]:
         "representative",
         "acting_for",
         _("Acting for someone else"),
-        _("Yes: %(name)s (%(contact)s)")
+        pgettext("answer to: are you acting for someone else?", "Yes: %(name)s (%(contact)s)")
         % {
             "name": rep.get("representative_name", ""),
             "contact": rep.get("representative_contact", ""),
         }
         if acting
-        else _("No"),
+        else pgettext("answer to: are you acting for someone else?", "No"),
     )
     row(
         "you",

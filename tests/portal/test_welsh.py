@@ -9,11 +9,13 @@ import ast
 import gettext
 import html
 import re
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import ngettext, pgettext
@@ -23,7 +25,10 @@ from amends.cases import actions
 from amends.cases.actors import system_actor
 from amends.cases.models import Case
 from amends.core.demo import demo_load
-from amends.domain.codes import CaseKind, ChannelType
+from amends.domain.codes import AdrContactType, CaseKind, ChannelType, OpeningHours, Weekday
+from amends.domain.regulation import APPROVED_SCHEMES, COMMUNICATIONS_OMBUDSMAN
+from amends.portal import localise
+from amends.portal.public import YES_NO
 from amends.providers.models import Provider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +42,15 @@ PLURAL_FORMS = (
     "nplurals=6; plural=(n==0) ? 0 : (n==1) ? 1 : (n==2) ? 2 : (n==3) ? 3 : (n==6) ? 4 : 5;"
 )
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-GETTEXT_CALLS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext"}
+GETTEXT_CALLS = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+}
 
 
 # --------------------------------------------------------------------------- the catalogue
@@ -156,7 +169,7 @@ def _source_messages() -> set[tuple[str | None, str]]:
             literals = [a.value for a in node.args if isinstance(a, ast.Constant)]
             if not literals or not all(isinstance(v, str) for v in literals):
                 continue
-            if name == "pgettext" and len(literals) >= 2:
+            if name in ("pgettext", "pgettext_lazy") and len(literals) >= 2:
                 found.add((literals[0], literals[1]))
             else:
                 found.add((None, literals[0]))
@@ -329,6 +342,149 @@ def test_a_message_on_the_case_page_in_welsh(welsh: Client) -> None:
     page = text_of(response)
     assert "Mae eich neges wedi'i hanfon. Mae i'w gweld isod." in page
     assert "Anfonwyd ar y dudalen hon" in page
+
+
+# --------------------------------------------------------------------------- the domain's words
+
+
+HOURS = [
+    OpeningHours(days=tuple(Weekday)[:5], opens=time(9), closes=time(17)),
+    OpeningHours(days=tuple(Weekday)[:5], opens=time(8, 30), closes=time(17, 30)),
+    OpeningHours(days=tuple(Weekday), opens=time(0), closes=time(12), bank_holidays=True),
+    OpeningHours(days=(Weekday.SAT,), opens=time(10), closes=time(14)),
+    OpeningHours(days=(Weekday.MON, Weekday.WED, Weekday.FRI), opens=time(7), closes=time(21)),
+    OpeningHours(days=(Weekday.SAT, Weekday.SUN), opens=time(12), closes=time(16, 15)),
+]
+
+
+def test_the_domain_words_read_as_before_in_english() -> None:
+    """In English, the portal's words are exactly the domain's: English pages did not change."""
+    with translation.override("en-gb"):
+        for hours in HOURS:
+            assert localise.working_hours_text(hours) == hours.describe()
+        for kind in ChannelType:
+            assert localise.channel_type_label(kind) == kind.label
+        for contact in AdrContactType:
+            assert localise.contact_label(contact) == contact.label
+        for scheme in APPROVED_SCHEMES:
+            assert localise.scheme_name(scheme) == scheme.in_sentence
+        assert localise.scheme_name(COMMUNICATIONS_OMBUDSMAN) == "the Communications Ombudsman"
+
+
+def test_the_domain_words_in_welsh() -> None:
+    with translation.override("cy"):
+        assert (
+            localise.working_hours_text(HOURS[0])
+            == "Dydd Llun i ddydd Gwener, 9yb i 5yh, ac eithrio gwyliau banc"
+        )
+        assert localise.working_hours_text(HOURS[2]) == (
+            "Dydd Llun i ddydd Sul, hanner nos i hanner dydd"
+        )
+        assert localise.working_hours_text(HOURS[4]).startswith(
+            "Dydd Llun, Dydd Mercher a Dydd Gwener, 7yb i 9yh"
+        )
+        assert localise.channel_type_label(ChannelType.PHONE) == "Ffôn"
+        assert localise.channel_type_label(ChannelType.WEB_FORM) == "Ffurflen ar-lein"
+        assert localise.contact_label(AdrContactType.WEBSITE) == "Gwefan"
+        assert localise.scheme_name(COMMUNICATIONS_OMBUDSMAN) == "Communications Ombudsman"
+        for scheme in APPROVED_SCHEMES:
+            assert not localise.scheme_name(scheme).startswith("the ")
+
+
+def test_yes_and_no_answer_each_question_in_welsh() -> None:
+    with translation.override("cy"):
+        assert [str(label) for _value, label in YES_NO] == ["Nac oes", "Oes"]
+        assert pgettext("answer to: are you acting for someone else?", "No") == "Nac ydw"
+        assert (
+            pgettext("answer to: are you acting for someone else?", "Yes: %(name)s (%(contact)s)")
+            == "Ydw: %(name)s (%(contact)s)"
+        )
+    with translation.override("en-gb"):
+        assert [str(label) for _value, label in YES_NO] == ["No", "Yes"]
+        assert pgettext("answer to: are you acting for someone else?", "No") == "No"
+
+
+@pytest.mark.django_db
+def test_the_working_hours_and_channels_in_welsh(welsh: Client) -> None:
+    demo_load()
+    page = text_of(welsh.get("/iss/"))
+    assert "Ein horiau gwaith yw Dydd Llun i ddydd Gwener, 9yb i 5yh" in page
+    assert "ac eithrio gwyliau banc" in page
+    assert "<h3>Ffôn</h3>" in page
+    assert "<h3>Ffacs</h3>" in page
+    for english in ("Monday", "Friday", "9am", "except bank holidays", "<h3>Phone</h3>"):
+        assert english not in page, english
+    # The provider's own words are said to be English.
+    assert '<p class="hint" lang="en-GB">All complaints are logged' in page
+
+
+@pytest.mark.django_db
+def test_the_working_hours_and_channels_stay_as_they_were_in_english(client: Client) -> None:
+    demo_load()
+    page = text_of(client.get("/iss/"))
+    assert "Our working hours are Monday to Friday, 9am to 5pm, except bank holidays." in page
+    assert "<h3>Phone</h3>" in page
+    assert "<h3>Fax</h3>" in page
+
+
+@pytest.mark.django_db
+def test_the_scheme_on_the_case_page_in_welsh(welsh: Client, client: Client) -> None:
+    demo_load()
+    _case, url = case_with_link()
+    page = text_of(welsh.get(url))
+    assert "â the " not in page
+    assert "i the " not in page
+    assert "Sut i gysylltu â Communications Ombudsman" in page
+    contacts = page[page.index('id="scheme-contacts"') :]
+    contacts = contacts[: contacts.index("</dl>")]
+    labels = re.findall(r"<dt>([^<]+)</dt>", contacts)
+    assert labels
+    assert set(labels) <= {"Post", "Ffôn", "Ffôn testun", "Ffacs", "E-bost", "Gwefan"}, labels
+    assert "Gwefan" in labels or "Ffôn" in labels
+
+    english = text_of(Client().get(url))
+    assert "How to contact the Communications Ombudsman" in english
+    assert "<dt>Phone</dt>" in english or "<dt>Website</dt>" in english
+
+
+@pytest.mark.django_db
+def test_the_site_home_page_in_welsh(welsh: Client) -> None:
+    demo_load()
+    page = text_of(welsh.get("/"))
+    assert '<html lang="cy">' in page
+    assert "Ymdrin â chwynion a datrys anghydfodau" in page
+    assert "Gwneud cwyn i ISS, gofyn cwestiwn, neu ddarllen ei god cwynion" in page
+    assert "Neidio i'r prif gynnwys" in page
+    assert "Complaint handling" not in page
+    assert "Providers served here" not in page
+
+    english = text_of(Client().get("/"))
+    assert '<html lang="en-GB">' in english
+    assert "Complaint handling and dispute resolution" in english
+    assert "Make a complaint to ISS, ask a question, or read its complaints code" in english
+
+
+@pytest.mark.django_db
+def test_the_page_not_found_in_welsh(welsh: Client) -> None:
+    page = text_of(welsh.get("/no/such/page/"), 404)
+    assert '<html lang="cy">' in page
+    assert "Heb ddod o hyd i'r dudalen" in page
+    assert "Mynd i'r hafan" in page
+    assert "Page not found" not in page
+    assert "Page not found" in text_of(Client().get("/no/such/page/"), 404)
+
+
+def test_the_server_error_page_in_welsh() -> None:
+    """Rendered without a request: the language is the one active for the request."""
+    with translation.override("cy"):
+        page = html.unescape(render_to_string("portal/500.html"))
+    assert '<html lang="cy">' in page
+    assert "Mae'n ddrwg gennym, aeth rhywbeth o'i le" in page
+    assert "Sorry" not in page
+    with translation.override("en-gb"):
+        page = html.unescape(render_to_string("portal/500.html"))
+    assert '<html lang="en-GB">' in page
+    assert "Sorry, something went wrong" in page
 
 
 # --------------------------------------------------------------------------- the switch
