@@ -237,3 +237,25 @@ def pytest_configure(config: pytest.Config) -> None:
     # `amends serve` subprocesses (which read their settings from the environment).
     settings.AMENDS_REQUIRE_TOTP_ROLES = ()
     os.environ["AMENDS_REQUIRE_TOTP_ROLES"] = "none"
+
+
+def assert_accessible(page: Any) -> None:
+    """axe-core (WCAG 2.0-2.2 A and AA rules) finds no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {
+                "type": "tag",
+                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+            },
+            "resultTypes": ["violations"],
+        },
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: " + "; ".join(bad)

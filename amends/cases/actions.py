@@ -1627,6 +1627,32 @@ def case_link_create(
 ) -> tuple[CaseLink, str]:
     """A new private link for the customer: (the stored link, the token, shown once). Only
     the token's hash is stored."""
+    return _new_link(case_id=case_id, actor=actor, now=now, lifetime=lifetime, url_for=None)
+
+
+def case_link_send(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    url_for: Callable[[str], str],
+    lifetime: timedelta = LINK_LIFETIME,
+) -> CaseLink:
+    """A new private link, sent to the customer by their channel (the "send me my link again"
+    page, or staff): the token goes only into that message; the earlier links keep working
+    until they expire."""
+    link, _ = _new_link(case_id=case_id, actor=actor, now=now, lifetime=lifetime, url_for=url_for)
+    return link
+
+
+def _new_link(
+    *,
+    case_id: int,
+    actor: Actor,
+    now: datetime,
+    lifetime: timedelta,
+    url_for: Callable[[str], str] | None,
+) -> tuple[CaseLink, str]:
     if not timedelta(minutes=5) <= lifetime <= timedelta(days=366):
         raise v.invalid("lifetime", "A case link lives between five minutes and a year.")
     token = secrets.token_urlsafe(32)
@@ -1643,6 +1669,13 @@ def case_link_create(
         w.event(
             EventKind.CASE_LINK_SENT, {"link": link.pk, "expires_at": link.expires_at.isoformat()}
         )
+        if url_for is not None:
+            w.to_customer(
+                OutboxKind.CASE_LINK,
+                f"case:{w.case.pk}:case_link:{link.pk}",
+                url=url_for(token),
+                expires=link.expires_at.isoformat(),
+            )
         made.append(link)
 
     permission: Permission = Work.SEND_CASE_LINK
@@ -1657,55 +1690,6 @@ def case_link_create(
         body=body,
     )
     return made[0], token
-
-
-def case_link_send(
-    *,
-    case_id: int,
-    actor: Actor,
-    now: datetime,
-    url_for: Callable[[str], str],
-    lifetime: timedelta = LINK_LIFETIME,
-) -> CaseLink:
-    """A new private link, sent to the customer by their channel (the "send me my link again"
-    page, or staff): the token goes only into that message; the earlier links keep working
-    until they expire."""
-    if not timedelta(minutes=5) <= lifetime <= timedelta(days=366):
-        raise v.invalid("lifetime", "A case link lives between five minutes and a year.")
-    token = secrets.token_urlsafe(32)
-    made: list[CaseLink] = []
-
-    def body(w: CaseWrite) -> None:
-        link = CaseLink.objects.create(
-            provider_id=w.case.provider_id,
-            case=w.case,
-            token_hash=token_hash(token),
-            created_at=w.now,
-            expires_at=w.now + lifetime,
-        )
-        w.event(
-            EventKind.CASE_LINK_SENT, {"link": link.pk, "expires_at": link.expires_at.isoformat()}
-        )
-        w.to_customer(
-            OutboxKind.CASE_LINK,
-            f"case:{w.case.pk}:case_link:{link.pk}",
-            url=url_for(token),
-            expires=link.expires_at.isoformat(),
-        )
-        made.append(link)
-
-    permission: Permission = Work.SEND_CASE_LINK
-    if actor.kind is ActorKind.SYSTEM:
-        permission = Work.OPEN_CASE
-    _run(
-        case_id=case_id,
-        actor=actor,
-        now=now,
-        permission=permission,
-        expected_version=None,
-        body=body,
-    )
-    return made[0]
 
 
 __all__ = [

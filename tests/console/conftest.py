@@ -12,6 +12,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from amends.core.demo import DEMO_PASSWORD, demo_load
+from tests.conftest import assert_accessible  # noqa: F401 (the console's tests import it here)
 
 
 @pytest.fixture
@@ -37,25 +38,3 @@ def browser_sign_in(page: Any, base: str, username: str, *, next_path: str = "/s
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("nav.console-nav")).to_be_visible()
-
-
-def assert_accessible(page: Any) -> None:
-    """axe-core (WCAG 2.0-2.2 A and AA rules) finds no serious or critical violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {
-                "type": "tag",
-                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-            "resultTypes": ["violations"],
-        },
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert not bad, f"{page.url}: " + "; ".join(bad)

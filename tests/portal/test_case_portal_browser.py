@@ -18,31 +18,10 @@ from amends.comms.models import InboundAttachment, InboundMessage, OutboxMessage
 from amends.domain.codes import CaseKind, ChannelType
 from amends.domain.lifecycle import Action
 from tests.cases.conftest import World, make_world
+from tests.conftest import assert_accessible
 
 SHOTS = Path("/tmp/amends-shots")
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def assert_accessible(page: Any) -> None:
-    """axe-core (WCAG 2.0-2.2 A and AA rules) finds no serious or critical violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {
-                "type": "tag",
-                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            },
-            "resultTypes": ["violations"],
-        },
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert not bad, "; ".join(bad)
 
 
 def shot(page: Any, name: str) -> None:

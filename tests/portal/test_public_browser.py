@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from amends.cases.models import Case
 from amends.comms.models import OutboxMessage
 from amends.core.demo import demo_load
+from tests.conftest import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,26 +23,6 @@ SHOTS = Path("/tmp/amends-shots")
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"public-{name}.png"), full_page=True)
-
-
-def assert_accessible(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {
-                "type": "tag",
-                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            }
-        },
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert not bad, bad
 
 
 def fill_complaint_with_mouse(page: Any, base: str, *, check: bool = True) -> None:

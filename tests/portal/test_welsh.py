@@ -30,6 +30,7 @@ from amends.domain.regulation import APPROVED_SCHEMES, COMMUNICATIONS_OMBUDSMAN
 from amends.portal import localise
 from amends.portal.public import YES_NO
 from amends.providers.models import Provider
+from tests.conftest import assert_accessible
 
 REPO = Path(__file__).resolve().parents[2]
 LC_MESSAGES = REPO / "amends" / "locale" / "cy" / "LC_MESSAGES"
@@ -547,26 +548,6 @@ def test_the_switch_does_not_go_elsewhere(client: Client) -> None:
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"welsh-{name}.png"), full_page=True)
-
-
-def assert_accessible(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {
-                "type": "tag",
-                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-            }
-        },
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert not bad, bad
 
 
 @pytest.mark.browser
