@@ -120,18 +120,24 @@ def _open_cases(actor: Actor) -> QuerySet[Case]:
 @dataclass(frozen=True)
 class QueuePage:
     counts: dict[str, int]
+    #: The queue shown (the one asked for, or the default when none or an unknown one was).
+    name: str
     #: The cases of the chosen queue, the next clock first (no pending clock: last).
     cases: QuerySet[Case]
 
 
-def queue_page(actor: Actor, name: str, *, now: datetime, provider: Provider) -> QueuePage:
+def queue_page(actor: Actor, name: str | None, *, now: datetime, provider: Provider) -> QueuePage:
     """Every queue's count (one aggregate query) and the chosen queue's cases (one query for
-    its rows), the conditions worked out once."""
+    its rows), the conditions worked out once. No queue (or an unknown one) asked for: your
+    own cases, else the cases nobody has, else every open case."""
     conditions = _conditions(actor, now=now, horizon=risk_horizon(provider, now))
-    counts = _open_cases(actor).aggregate(
+    aggregate = _open_cases(actor).aggregate(
         **{queue: Count("pk", filter=condition) for queue, condition in conditions.items()}
     )
-    condition = conditions.get(name, conditions["open"])
+    counts = {queue: int(aggregate[queue] or 0) for queue in conditions}
+    if name not in conditions:
+        name = next((n for n in ("mine", "unassigned") if counts[n]), "open")
+    condition = conditions[name]
     # The next clock by a correlated subquery (one probe of obligation_case_pending_idx per
     # case), not a join of every clock grouped by every column.
     next_due = (
@@ -146,7 +152,7 @@ def queue_page(actor: Actor, name: str, *, now: datetime, provider: Provider) ->
         .annotate(next_due=Subquery(next_due))
         .order_by(F("next_due").asc(nulls_last=True), "first_received_at", "pk")
     )
-    return QueuePage({queue: int(counts[queue] or 0) for queue in conditions}, cases)
+    return QueuePage(counts, name, cases)
 
 
 def queue_counts(actor: Actor, *, now: datetime, provider: Provider) -> dict[str, int]:
@@ -222,6 +228,28 @@ def customer_search(actor: Actor, text: str, *, limit: int = 10) -> list[Custome
     )
 
 
+def customer_duplicates(
+    actor: Actor, *, email: str = "", account_number: str = "", phone: str = "", limit: int = 5
+) -> list[Customer]:
+    """Customers of the actor's provider with the same email, account number or phone as a
+    new customer being entered (so that one customer is not entered twice)."""
+    query = Q()
+    if email.strip():
+        query |= Q(email__iexact=email.strip())
+    if account_number.strip():
+        query |= Q(account_number__iexact=account_number.strip())
+    digits = _digits(phone)
+    if len(digits) >= 6:
+        query |= Q(phone__contains=digits[-9:])
+    if not query:
+        return []
+    return list(
+        Customer.objects.filter(query, provider_id=actor.provider_id).order_by("-created_at")[
+            :limit
+        ]
+    )
+
+
 def _customer_query(text: str) -> Q:
     query = (
         Q(contact_name__icontains=text)
@@ -246,6 +274,7 @@ __all__ = [
     "Queue",
     "SearchResult",
     "case_search",
+    "customer_duplicates",
     "customer_search",
     "queue_cases",
     "queue_counts",

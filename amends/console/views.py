@@ -23,10 +23,9 @@ from django.utils import timezone
 from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Event, Obligation
 from amends.cases.queues import (
-    QUEUE_NAMES,
     QUEUES,
-    QueuePage,
     case_search,
+    customer_duplicates,
     customer_search,
     queue_page,
 )
@@ -35,6 +34,7 @@ from amends.comms.models import InboundMessage, OutboxMessage
 from amends.console import forms
 from amends.console.access import staff_view
 from amends.domain.access import Work
+from amends.domain.codes import Code
 from amends.domain.lifecycle import OPEN_STATES, Action, State
 from amends.domain.obligations import LONDON
 from amends.providers.models import Provider, StaffMember
@@ -95,13 +95,8 @@ def queues(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()
     provider = _provider(request)
-    name = request.GET.get("queue") or ""
-    page = queue_page(actor, name, now=now, provider=provider)
-    counts = page.counts
-    if name not in QUEUE_NAMES:
-        # Your own cases first; with none, the cases nobody has; else every open case.
-        name = next((n for n in ("mine", "unassigned") if counts[n]), "open")
-        page = QueuePage(counts, queue_page(actor, name, now=now, provider=provider).cases)
+    page = queue_page(actor, request.GET.get("queue"), now=now, provider=provider)
+    counts, name = page.counts, page.name
     q = request.GET.get("q", "").strip()
     search = case_search(actor, q) if q else None
     rows = [] if q else list(page.cases[:200])
@@ -422,14 +417,19 @@ NEW_CASE_CHANNELS = (
 )
 
 
-def _new_case_context(provider: Provider, **extra: Any) -> dict[str, Any]:
-    from amends.cases.models import AccessNeed, PreferredContact
-    from amends.domain.codes import CaseKind
+def _code_in_force(provider: Provider) -> Code | None:
     from amends.providers.services import code_version_in_force
 
+    today = timezone.now().astimezone(LONDON).date()
+    version = code_version_in_force(provider=provider, on=today)
+    return code_of(version, provider)[0] if version is not None else None
+
+
+def _new_case_context(provider: Provider, code: Code | None, **extra: Any) -> dict[str, Any]:
+    from amends.cases.models import AccessNeed, PreferredContact
+    from amends.domain.codes import CaseKind
+
     now = timezone.now()
-    version = code_version_in_force(provider=provider, on=now.astimezone(LONDON).date())
-    code = code_of(version, provider)[0] if version is not None else None
     kinds = [k for k in CaseKind if code is None or code.case_kind(k) is not None]
     return {
         "nav": "new",
@@ -450,24 +450,6 @@ def _new_case_context(provider: Provider, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _possible_duplicates(provider: Provider, data: Any) -> list[Any]:
-    from django.db.models import Q
-
-    from amends.cases.models import Customer
-
-    query = Q()
-    for name in ("email", "account_number"):
-        value = str(data.get(name, "")).strip()
-        if value:
-            query |= Q(**{f"{name}__iexact": value})
-    digits = re.sub(r"\D", "", str(data.get("phone", "")))
-    if len(digits) >= 6:
-        query |= Q(phone__contains=digits[-9:])
-    if not query:
-        return []
-    return list(Customer.objects.filter(query, provider=provider).order_by("-created_at")[:5])
-
-
 @staff_view(Work.OPEN_CASE)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     """The customers who may be the one on the phone, as the adviser types (htmx swaps this
@@ -486,26 +468,32 @@ def case_new(request: HttpRequest) -> HttpResponse:
     from amends.cases import actions
 
     provider = _provider(request)
+    code = _code_in_force(provider)  # its collect list and identity check, read once
     if request.method != "POST":
         find = request.GET.get("find", "")
         found = customer_search(request.actor, find) if find else []  # type: ignore[attr-defined]
         return render(
             request,
             "console/case_new.html",
-            _new_case_context(provider, find=find.strip(), found=found),
+            _new_case_context(provider, code, find=find.strip(), found=found),
         )
     data = request.POST
     actor = request.actor  # type: ignore[attr-defined]
     now = timezone.now()
     existing = data.get("customer", "")
     if existing == "":
-        matches = _possible_duplicates(provider, data)
+        matches = customer_duplicates(
+            request.actor,  # type: ignore[attr-defined]
+            email=data.get("email", ""),
+            account_number=data.get("account_number", ""),
+            phone=data.get("phone", ""),
+        )
         if matches:
             # One customer is not entered twice: say who may already be here, and ask.
             return render(
                 request,
                 "console/case_new.html",
-                _new_case_context(provider, data=data, matches=matches),
+                _new_case_context(provider, code, data=data, matches=matches),
                 status=400,
             )
     try:
@@ -516,11 +504,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
             request,
             "console/case_new.html",
             _new_case_context(
-                provider, data=data, errors={refused.field or "summary": str(refused)}
+                provider, code, data=data, errors={refused.field or "summary": str(refused)}
             ),
             status=400,
         )
-    checks = _new_case_context(provider)["identity_checks"]
+    checks = list(code.intake.identity_checks) if code is not None else []
     if data.get("identity_checked") == "on" and checks:
         actions.case_add_note(
             case_id=case.pk,
