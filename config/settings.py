@@ -133,6 +133,8 @@ INSTALLED_APPS = [
     "amends.codes",
     "amends.console",
     "amends.portal",
+    "amends.api",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -372,6 +374,15 @@ X_FRAME_OPTIONS = "DENY"
 AMENDS_EMAIL_MAX_ATTEMPTS = int(os.environ.get("AMENDS_EMAIL_MAX_ATTEMPTS", "30"))
 AMENDS_EMAIL_LEASE = float(os.environ.get("AMENDS_EMAIL_LEASE", "600"))
 
+# Webhooks: seconds a receiver has to answer; whether endpoints may be http:// or on private
+# and loopback addresses (never in production: an endpoint must not reach into our network).
+AMENDS_WEBHOOK_TIMEOUT = float(os.environ.get("AMENDS_WEBHOOK_TIMEOUT", "10"))
+AMENDS_WEBHOOK_ALLOW_LOCAL = _env_bool("AMENDS_WEBHOOK_ALLOW_LOCAL", not PRODUCTION)
+
+# API: requests per token per minute (429 with Retry-After beyond it); an Idempotency-Key's
+# answer is replayed for a day.
+AMENDS_API_RATE_PER_MINUTE = int(os.environ.get("AMENDS_API_RATE_PER_MINUTE", "600"))
+
 # Worker ------------------------------------------------------------------------------------
 AMENDS_WORKER_INTERVAL = float(os.environ.get("AMENDS_WORKER_INTERVAL", "5"))
 # A heartbeat older than this makes /healthz report the worker as stale.
@@ -382,6 +393,8 @@ AMENDS_WORKER_SWEEPS = [
     "amends.comms.sender.outbox_email_sweep",
     "amends.comms.intake.inbound_sweep",
 ]
+#: Sweeps that wait on others' servers, in the worker's second thread (see amends.core.worker).
+AMENDS_WORKER_LANE_SWEEPS = ["amends.comms.webhooks.webhook_sweep"]
 
 # Logging: ids, never people (see architecture.md, convention 11) -----------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -346,10 +346,9 @@ def case_open(
     ``link_url_for`` (the public forms): also make the customer's private case link, in the
     same transaction, and put it in the acknowledgement; the token (shown once, stored only
     hashed) is on the returned case as ``case.link_token``."""
-    if actor.kind is ActorKind.CUSTOMER:
-        actor.require(Work.OPEN_CASE)  # a customer's link is for one existing case
-    if actor.kind is ActorKind.STAFF:
-        actor.require(Work.OPEN_CASE)
+    # A customer's link is for one existing case: refused; staff and integrations by role or
+    # scope; the system (public forms, inbound mail) always.
+    actor.require(Work.OPEN_CASE)
     if actor.provider_id != provider.pk:
         raise CaseError("You cannot open a case for another provider.", code=ErrorCode.FORBIDDEN)
     if customer.provider_id != provider.pk:
@@ -1500,7 +1499,7 @@ def case_message_delivered(
         when = _when(w, at)
         message.status = OutboxStatus.SENT
         message.sent_at = when
-        message.delivered_by = actor.label if actor.kind is ActorKind.STAFF else ""
+        message.delivered_by = actor.label if actor.kind is not ActorKind.SYSTEM else ""
         message.save(update_fields=["status", "sent_at", "delivered_by"])
         data: dict[str, Any] = {
             "message": message.pk,
@@ -1540,7 +1539,7 @@ def case_message_delivered(
         done.append(case)
 
     # A delivery by hand (post, call) is staff work; the sender is the system.
-    permission: Permission = Work.LOG_CALL if actor.kind is ActorKind.STAFF else Work.OPEN_CASE
+    permission: Permission = Work.OPEN_CASE if actor.kind is ActorKind.SYSTEM else Work.LOG_CALL
     _run(
         case_id=row.case_id,
         actor=actor,

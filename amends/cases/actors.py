@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 
 from amends.cases.errors import CaseError, ErrorCode
-from amends.domain.access import ActorKind, Permission, Role, may
-from amends.providers.models import StaffMember
+from amends.domain.access import ActorKind, ApiScope, Permission, Role, may
+from amends.providers.models import ApiToken, StaffMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +27,21 @@ class Actor:
     #: How a customer reached us (``portal``, ``email``, ``phone``...): recorded as how they
     #: accepted, withdrew or asked.
     channel: str = ""
+    #: An integration's API scopes (what its token allows).
+    scopes: frozenset[ApiScope] = frozenset()
 
     def may(self, permission: Permission) -> bool:
-        return may(self.kind, self.role, permission)
+        return may(self.kind, self.role, permission, self.scopes)
 
     def require(self, permission: Permission) -> None:
         if not self.may(permission):
+            if self.kind is ActorKind.INTEGRATION:
+                scopes = ", ".join(sorted(self.scopes)) or "none"
+                raise CaseError(
+                    f"This API token's scopes ({scopes}) do not allow this: "
+                    f"{permission.value.replace('_', ' ')}.",
+                    code=ErrorCode.FORBIDDEN,
+                )
             who = self.role.label if self.role is not None else self.kind.value
             raise CaseError(
                 f"Your role ({who}) may not do this: {permission.value.replace('_', ' ')}.",
@@ -79,6 +88,17 @@ def customer_actor(*, provider_id: int, case_id: int, channel: str = "portal") -
         provider_id=provider_id,
         case_id=case_id,
         channel=channel,
+    )
+
+
+def token_actor(token: ApiToken) -> Actor:
+    """A provider's system acting through an API token: ``token:<id>`` on every event."""
+    scopes = frozenset(ApiScope(s) for s in token.scopes if s in ApiScope.__members__.values())
+    return Actor(
+        kind=ActorKind.INTEGRATION,
+        label=f"token:{token.pk}",
+        provider_id=token.provider_id,
+        scopes=scopes,
     )
 
 

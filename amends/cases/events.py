@@ -32,6 +32,8 @@ from django.conf import settings
 from django.db import connection, connections
 
 from amends.cases.models import Case, Event
+from amends.comms import webhooks
+from amends.comms.models import WebhookDelivery
 from amends.domain import audit
 from amends.domain.lifecycle import Action
 from amends.providers.models import ProviderLedger
@@ -96,6 +98,8 @@ class _Pending:
     at: datetime
     kind: EventKind
     data: dict[str, Any]
+    #: The case as the transaction leaves it (for the webhook bodies), not part of the seal.
+    case: Case | None = None
 
 
 @dataclass
@@ -115,7 +119,7 @@ class Chain:
         data: dict[str, Any],
     ) -> None:
         self.pending.append(
-            _Pending(case.pk if case is not None else None, actor, at, EventKind(kind), data)
+            _Pending(case.pk if case is not None else None, actor, at, EventKind(kind), data, case)
         )
 
     def flush(self, *, head: tuple[int, str] | None = None) -> list[Event]:
@@ -131,21 +135,36 @@ class Chain:
         count = len(self.pending)
         if head is not None:
             events, last = self._sealed(head[0], head[1])
-            moved = ProviderLedger.objects.filter(
-                provider_id=self.provider_id,
-                last_event_sequence=head[0],
-                last_event_hash=head[1],
-            ).update(last_event_sequence=head[0] + count, last_event_hash=last)
-            if moved:
+            with connection.cursor() as cursor:
+                cursor.execute(_MOVE, [head[0] + count, last, self.provider_id, head[0], head[1]])
+                moved = cursor.fetchone()
+            if moved is not None:
                 Event.objects.bulk_create(events)
+                self._deliver(events, moved[0])
                 self.pending.clear()
                 return events
-        sequence, previous = _ledger_advance(self.provider_id, count)
+        sequence, previous, routes = _ledger_advance(self.provider_id, count)
         events, last = self._sealed(sequence - count, previous)
         Event.objects.bulk_create(events)
         ProviderLedger.objects.filter(provider_id=self.provider_id).update(last_event_hash=last)
+        self._deliver(events, routes)
         self.pending.clear()
         return events
+
+    def _deliver(self, events: list[Event], routes: Any) -> None:
+        """The webhook deliveries these events owe (none, without a read, when the provider's
+        endpoints want none of them): inserted here, in the transaction of their cause."""
+        rows = webhooks.deliveries_for(
+            provider_id=self.provider_id,
+            routes=webhooks.routes_of(routes),
+            events=(
+                webhooks.Caused(e.sequence, e.kind, e.at, e.data, p.case)
+                for e, p in zip(events, self.pending, strict=True)
+            ),
+            now=self.pending[-1].at,
+        )
+        if rows:
+            WebhookDelivery.objects.bulk_create(rows)
 
     def _sealed(self, sequence: int, previous: str) -> tuple[list[Event], str]:
         """The pending events sealed after the event (``sequence``, ``previous``)."""
@@ -183,13 +202,21 @@ class Chain:
 
 _ADVANCE = (
     "UPDATE providers_providerledger SET last_event_sequence = last_event_sequence + %s "
-    "WHERE provider_id = %s RETURNING last_event_sequence, last_event_hash"
+    "WHERE provider_id = %s RETURNING last_event_sequence, last_event_hash, webhook_routes"
+)
+#: Move the head from the one read with the case, only if it is still there (and return the
+#: provider's webhook routes, read under the lock this takes).
+_MOVE = (
+    "UPDATE providers_providerledger SET last_event_sequence = %s, last_event_hash = %s "
+    "WHERE provider_id = %s AND last_event_sequence = %s AND last_event_hash = %s "
+    "RETURNING webhook_routes"
 )
 
 
-def _ledger_advance(provider_id: int, count: int) -> tuple[int, str]:
+def _ledger_advance(provider_id: int, count: int) -> tuple[int, str, Any]:
     """Lock the provider's ledger row and move its sequence on by ``count`` in one statement;
-    return (the new last sequence, the seal of the event before the first new one)."""
+    return (the new last sequence, the seal of the event before the first new one, the
+    provider's webhook routes)."""
     with connection.cursor() as cursor:
         cursor.execute(_ADVANCE, [count, provider_id])
         row = cursor.fetchone()
@@ -197,7 +224,7 @@ def _ledger_advance(provider_id: int, count: int) -> tuple[int, str]:
             ProviderLedger.objects.get_or_create(provider_id=provider_id)
             cursor.execute(_ADVANCE, [count, provider_id])
             row = cursor.fetchone()
-    return int(row[0]), str(row[1])
+    return int(row[0]), str(row[1]), row[2]
 
 
 # --------------------------------------------------------------------------- purge

@@ -79,7 +79,9 @@ OUTCOME_KINDS = frozenset(
 )
 
 #: Messages to staff only, never through the customer's channel.
-STAFF_KINDS = frozenset({OutboxKind.BREACH_NOTICE, OutboxKind.WORKER_ALERT})
+STAFF_KINDS = frozenset(
+    {OutboxKind.BREACH_NOTICE, OutboxKind.WORKER_ALERT, OutboxKind.WEBHOOK_DISABLED}
+)
 
 #: What a template shows for a variable it does not have. Empty in use (a missing detail
 #: must not stop the transaction that writes the message); the tests set a marker here and

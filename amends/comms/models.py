@@ -35,6 +35,7 @@ class OutboxKind(models.TextChoices):
     BREACH_NOTICE = "breach_notice", "Breach notice to the handler's manager"
     WORKER_ALERT = "worker_alert", "Alert: the worker cannot process an item"
     CASE_LINK = "case_link", "The customer's private case link"
+    WEBHOOK_DISABLED = "webhook_disabled", "Alert: a webhook endpoint was disabled"
 
 
 class OutboxChannel(models.TextChoices):
@@ -334,3 +335,108 @@ class InboundAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"attachment {self.pk}"
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookType(models.TextChoices):
+    """The event types a provider's systems can subscribe to (``amends.comms.webhooks`` says
+    which audit events make which)."""
+
+    CASE_OPENED = "case.opened", "Case opened"
+    CASE_STATE_CHANGED = "case.state_changed", "Case state changed"
+    CLOCK_BREACHED = "clock.breached", "Clock breached"
+    ADR_LETTER_ISSUED = "adr_letter.issued", "ADR letter issued"
+    MESSAGE_RECEIVED = "message.received", "Message received"
+    COMPENSATION_RECORDED = "compensation.recorded", "Compensation recorded"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a provider wants its events sent, signed with its own secret (Standard Webhooks).
+
+    The secret (``whsec_`` and base64) is kept to sign each delivery; it is shown to the
+    provider's administrator when the endpoint is made."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    types = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=100, blank=True)
+    #: Set when a delivery failed for a day of retries (or by hand): no event is routed to it
+    #: until it is enabled again.
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    #: Removed by the provider: kept for its delivery log, never sent to again.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider", "id"]
+
+    def __str__(self) -> str:
+        return f"webhook endpoint {self.pk} of {self.provider_id}"
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Delivered"
+    #: Given up (a day of retries, the endpoint disabled or removed): replay sends it again.
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event owed to one endpoint: written in the transaction of its cause, with the body
+    that is sent (the evidence), sent by the worker in order per case, retried with back-off
+    for a day."""
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.CASCADE)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    #: The audit event that caused it (its sequence in the provider's chain).
+    event_sequence = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=40, choices=WebhookType.choices)
+    #: The ``webhook-id`` header: the same on every attempt (receivers de-duplicate by it).
+    msg_id = models.CharField(max_length=60, unique=True)
+    #: The JSON body sent, byte for byte.
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: The receiver's HTTP status on the last attempt (none: no answer).
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    #: A replay is a new delivery of the same event (a new ``webhook-id``).
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="webhook_due_idx",
+            ),
+            models.Index(
+                fields=["endpoint", "case", "id"],
+                condition=models.Q(status="pending"),
+                name="webhook_pending_order_idx",
+            ),
+            models.Index(fields=["endpoint", "-id"], name="webhook_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.msg_id

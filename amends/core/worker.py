@@ -34,6 +34,12 @@ def configured_sweeps() -> list[Sweep]:
     return [import_string(path) for path in getattr(settings, "AMENDS_WORKER_SWEEPS", [])]
 
 
+def configured_lane() -> list[Sweep]:
+    """Sweeps that wait on the outside world (webhook receivers): run in their own thread, so
+    a receiver that answers slowly or never cannot delay a clock or a letter."""
+    return [import_string(path) for path in getattr(settings, "AMENDS_WORKER_LANE_SWEEPS", [])]
+
+
 class Worker:
     def __init__(
         self,
@@ -41,9 +47,11 @@ class Worker:
         interval: float,
         sweeps: list[Sweep],
         clock: Callable[[], datetime] = timezone.now,
+        lane: list[Sweep] | None = None,
     ) -> None:
         self.interval = interval
         self.sweeps = sweeps
+        self.lane = lane or []
         self.clock = clock
         self.stop_requested = threading.Event()
         self.hostname = socket.gethostname()
@@ -78,8 +86,32 @@ class Worker:
             handled += sweep(self.clock())
         return handled
 
+    def _run_lane(self) -> None:
+        """The lane's loop (its own thread and database connection) until the worker stops."""
+        try:
+            while not self.stop_requested.is_set():
+                handled = 0
+                close_old_connections()
+                for sweep in self.lane:
+                    if self.stop_requested.is_set():
+                        break
+                    try:
+                        handled += sweep(self.clock())
+                    except Exception:
+                        log.exception(
+                            "worker lane pass failed", extra={"worker_id": self.worker_id}
+                        )
+                if handled == 0:
+                    self.stop_requested.wait(self.interval)
+        finally:
+            connection.close()
+
     def run(self, *, max_ticks: int | None = None) -> None:
         log.info("worker started", extra={"worker_id": self.worker_id, "pid": self.pid})
+        lane: threading.Thread | None = None
+        if self.lane:
+            lane = threading.Thread(target=self._run_lane, name="worker-lane", daemon=True)
+            lane.start()
         ticks = 0
         while not self.stop_requested.is_set():
             try:
@@ -93,5 +125,8 @@ class Worker:
                 break
             if handled == 0:
                 self.stop_requested.wait(self.interval)
+        self.stop_requested.set()
+        if lane is not None:
+            lane.join(timeout=60)
         worker_stop_record(worker_id=self.worker_id, now=self.clock())
         log.info("worker stopped", extra={"worker_id": self.worker_id, "ticks": ticks})

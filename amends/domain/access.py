@@ -80,6 +80,7 @@ class Work(StrEnum):
     MANAGE_CODE = "manage_code"
     MANAGE_STAFF = "manage_staff"
     MANAGE_API = "manage_api"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 Permission = Action | Work
@@ -143,6 +144,7 @@ _ADMIN: Final[frozenset[Permission]] = frozenset(
         Work.MANAGE_CODE,
         Work.MANAGE_STAFF,
         Work.MANAGE_API,
+        Work.MANAGE_WEBHOOKS,
         Work.APPLY_COMPENSATION,
     }
 )
@@ -176,18 +178,48 @@ SYSTEM_PERMISSIONS: Final[frozenset[Permission]] = frozenset(
 )
 
 
+class ApiScope(StrEnum):
+    """What a provider's API token may do (its administrator chooses when making it)."""
+
+    READ = "read"
+    WRITE = "write"
+    WEBHOOKS = "webhooks"
+
+
+#: What each API scope allows. ``write`` is what a manager may do with cases (open, every
+#: action, calls, notes, compensation, merging) and the billing loop (marking compensation
+#: applied to an invoice); reading needs ``read`` as well, and the webhook endpoints
+#: ``webhooks``. A token never manages the code, staff or other tokens.
+SCOPE_PERMISSIONS: Final[Mapping[ApiScope, frozenset[Permission]]] = {
+    ApiScope.READ: frozenset({Work.VIEW_CASES, Work.VIEW_DASHBOARD, Work.EXPORT}),
+    ApiScope.WRITE: (_MANAGER - {Work.VIEW_CASES, Work.VIEW_DASHBOARD, Work.EXPORT})
+    | {Work.OPEN_CASE, Work.APPLY_COMPENSATION},
+    ApiScope.WEBHOOKS: frozenset({Work.MANAGE_WEBHOOKS}),
+}
+
+
 class ActorKind(StrEnum):
     STAFF = "staff"
     CUSTOMER = "customer"
     SYSTEM = "system"
+    #: A provider's own system (CRM, billing) through an API token, by the token's scopes.
+    INTEGRATION = "integration"
 
 
-def may(kind: ActorKind, role: Role | None, permission: Permission) -> bool:
-    """Whether an actor of ``kind`` (and, for staff, ``role``) may do ``permission``."""
+def may(
+    kind: ActorKind,
+    role: Role | None,
+    permission: Permission,
+    scopes: frozenset[ApiScope] = frozenset(),
+) -> bool:
+    """Whether an actor of ``kind`` (for staff, with ``role``; for an integration, with
+    ``scopes``) may do ``permission``."""
     if kind is ActorKind.STAFF:
         return role is not None and permission in STAFF_PERMISSIONS[role]
     if kind is ActorKind.CUSTOMER:
         return permission in CUSTOMER_PERMISSIONS
+    if kind is ActorKind.INTEGRATION:
+        return any(permission in SCOPE_PERMISSIONS[scope] for scope in scopes)
     return permission in SYSTEM_PERMISSIONS
 
 

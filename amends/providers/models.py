@@ -107,6 +107,11 @@ class ProviderLedger(models.Model):
     last_case_serial = models.PositiveBigIntegerField(default=0)
     last_event_sequence = models.PositiveBigIntegerField(default=0)
     last_event_hash = models.CharField(max_length=64, default="0" * 64)
+    #: Which active webhook endpoints want which event types (``{"case.opened": [3, 7]}``),
+    #: kept by the endpoint services. The statement that moves the head returns it, so a
+    #: transaction knows, under the ledger's lock and without another read, which deliveries
+    #: its events owe (``amends.comms.webhooks``).
+    webhook_routes = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"ledger of {self.provider_id}"
@@ -122,3 +127,34 @@ class CaseCounter(models.Model):
 
     def __str__(self) -> str:
         return f"case counter of {self.provider_id}"
+
+
+class ApiToken(models.Model):
+    """A provider's key to the API (``/api/v1/``), for its CRM or billing system.
+
+    The token is shown once, when it is made; only its SHA-256 is stored (a 256-bit random
+    token needs no slow hash: there is nothing to guess). Every request made with it is scoped
+    to its provider and may do what its scopes allow (``amends.domain.access``)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    #: The token's first characters, to tell tokens apart in lists and logs.
+    prefix = models.CharField(max_length=20)
+    token_hash = models.CharField(max_length=64, unique=True)
+    #: ``amends.domain.access.ApiScope`` values: what the token may do.
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -63,6 +63,11 @@ PAYLOADS: dict[OutboxKind, dict[str, Any]] = {
         "attempts": 3,
         "error": "OperationalError: database is locked",
     },
+    OutboxKind.WEBHOOK_DISABLED: {
+        "url": "https://crm.example.net/hooks/complaints",
+        "attempts": 8,
+        "error": "The receiver answered 503.",
+    },
     OutboxKind.CASE_LINK: {
         "url": "https://complaints.example.net/c/abcdefghijklmnopqrstuvwxyz",
         "expires": "2026-08-18T10:00:00+00:00",

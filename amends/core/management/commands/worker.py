@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from amends.core.worker import Worker, configured_sweeps
+from amends.core.worker import Worker, configured_lane, configured_sweeps
 
 
 class Command(BaseCommand):
@@ -24,6 +24,8 @@ class Command(BaseCommand):
         if options["interval"] <= 0:
             self.stderr.write("--interval must be a positive number of seconds")
             raise SystemExit(2)
-        worker = Worker(interval=options["interval"], sweeps=configured_sweeps())
+        worker = Worker(
+            interval=options["interval"], sweeps=configured_sweeps(), lane=configured_lane()
+        )
         worker.install_signal_handlers()
         worker.run(max_ticks=options["ticks"])
