@@ -16,6 +16,8 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -473,6 +475,75 @@ def case_open(
     case.link_token = token  # type: ignore[attr-defined]
     log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
     return case
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewCustomer:
+    """A customer not yet on record, as :func:`customer_create` takes one."""
+
+    contact_name: str
+    customer_type: CustomerType = CustomerType.SMALL_BUSINESS
+    business_name: str = ""
+    account_number: str = ""
+    phone: str = ""
+    email: str = ""
+    postal_address: str = ""
+    employees: int | None = None
+    preferred_contact: str = PreferredContact.EMAIL
+    access_needs: tuple[str, ...] = ()
+    other_language: str = ""
+    representative_name: str = ""
+    representative_contact: str = ""
+    support_contract: bool = False
+
+
+def case_intake(
+    *,
+    provider: Provider,
+    actor: Actor,
+    customer: int | NewCustomer,
+    kind: CaseKind,
+    channel: ChannelType,
+    first_received_at: datetime,
+    summary: str,
+    now: datetime,
+    description: str = "",
+    category: str = "",
+    first_received_note: str = "",
+    link_url_for: Callable[[str], str] | None = None,
+) -> Case:
+    """A case for an existing customer of the provider (by id) or a new one, in one
+    transaction: a refusal of either leaves nothing behind (no customer without its case)."""
+    actor.require(Work.OPEN_CASE)
+    if actor.provider_id != provider.pk:
+        raise CaseError("You cannot open a case for another provider.", code=ErrorCode.FORBIDDEN)
+    with transaction.atomic():
+        if isinstance(customer, NewCustomer):
+            fields = {f.name: getattr(customer, f.name) for f in dataclass_fields(customer)}
+            record = customer_create(provider=provider, now=now, **fields)
+        else:
+            found = (
+                Customer.objects.filter(provider_id=provider.pk, pk=customer).first()
+                if isinstance(customer, int) and not isinstance(customer, bool)
+                else None
+            )
+            if found is None:
+                raise v.invalid("customer", "No such customer.")
+            record = found
+        return case_open(
+            provider=provider,
+            customer=record,
+            kind=kind,
+            channel=channel,
+            first_received_at=first_received_at,
+            summary=summary,
+            now=now,
+            actor=actor,
+            description=description,
+            category=category,
+            first_received_note=first_received_note,
+            link_url_for=link_url_for,
+        )
 
 
 def _promises_acknowledgement(code: Code, case: Case) -> bool:

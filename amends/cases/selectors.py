@@ -13,9 +13,9 @@ from django.db.models import QuerySet
 from amends.cases.actions import token_hash
 from amends.cases.actors import Actor, actor_for_staff
 from amends.cases.errors import CaseError
-from amends.cases.models import Case, CaseLink
+from amends.cases.models import Case, CaseLink, Compensation, Customer, Event, Obligation
 from amends.cases.writes import case_status
-from amends.domain.access import Work
+from amends.domain.access import ActorKind, Work
 from amends.domain.lifecycle import Action, TransitionRefused, decide
 from amends.providers.services import code_of
 
@@ -76,11 +76,61 @@ def case_get_for_customer(token: str, *, now: datetime) -> Case | None:
     return case
 
 
+def case_list_for(actor: Actor) -> QuerySet[Case]:
+    """The cases an actor may read: its provider's (staff by role, an integration by its
+    ``read`` scope); refused (``CaseError`` forbidden) for an actor that may not read."""
+    actor.require(Work.VIEW_CASES)
+    if actor.kind is ActorKind.CUSTOMER:
+        return Case.objects.filter(pk=actor.case_id or 0, provider_id=actor.provider_id)
+    return Case.objects.filter(provider_id=actor.provider_id)
+
+
+def case_get_for(actor: Actor, *, reference: str) -> Case | None:
+    """One case of the actor's provider by its reference (None: not found, whoever's it is)."""
+    if not isinstance(reference, str) or not 1 <= len(reference) <= 24:
+        return None
+    return (
+        case_list_for(actor)
+        .select_related("customer", "code_version", "provider", "handler", "merged_into")
+        .filter(reference=reference.upper())
+        .first()
+    )
+
+
+def customer_list_for(actor: Actor) -> QuerySet[Customer]:
+    actor.require(Work.VIEW_CASES)
+    return Customer.objects.filter(provider_id=actor.provider_id)
+
+
+def compensation_list_for(actor: Actor) -> QuerySet[Compensation]:
+    actor.require(Work.VIEW_CASES)
+    return Compensation.objects.filter(provider_id=actor.provider_id).select_related("case")
+
+
+def case_clocks(case: Case) -> QuerySet[Obligation]:
+    """A case's clocks, soonest first (read after the case was fetched through a selector)."""
+    return Obligation.objects.filter(case_id=case.pk).order_by("due_at", "id")
+
+
+def case_timeline(case: Case) -> QuerySet[Event]:
+    """A case's audit events, oldest first (read after the case was fetched through a
+    selector)."""
+    return Event.objects.filter(case_id=case.pk).order_by("sequence", "id")
+
+
 def case_actions_for_staff(user: User | AnonymousUser, case: Case) -> list[Action]:
     """The actions this member of staff may take on this case now: what the lifecycle allows
     there and then, and what their role may do (the console's buttons mirror this)."""
     actor = _staff(user)
-    if actor is None or case.provider_id != actor.provider_id:
+    if actor is None:
+        return []
+    return case_actions_for(actor, case)
+
+
+def case_actions_for(actor: Actor, case: Case) -> list[Action]:
+    """The actions this actor may take on this case now: what the lifecycle allows there and
+    then, and what the actor's role (or token's scopes) may do."""
+    if case.provider_id != actor.provider_id:
         return []
     code, _ = code_of(case.code_version, case.provider)
     status = case_status(case, code)

@@ -259,7 +259,7 @@ def code_candidate_check(
     """Check a candidate text of the actor's provider's code under the rules in force on
     ``on`` (default today), storing nothing. A text that does not load is refused
     (:class:`CodeRejected`, with each problem's path)."""
-    actor.require(Work.MANAGE_CODE)
+    actor.require(Work.CHECK_CODE)
     when = on if on is not None else today_in_london(now)
     content = code_text(content)
     code = _parse(content, filename=filename, field=field)

@@ -78,6 +78,8 @@ class Work(StrEnum):
     VIEW_DASHBOARD = "view_dashboard"
     EXPORT = "export"
     MANAGE_CODE = "manage_code"
+    #: Check a candidate text of the code and see its findings (nothing is stored).
+    CHECK_CODE = "check_code"
     MANAGE_STAFF = "manage_staff"
     MANAGE_API = "manage_api"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -131,6 +133,7 @@ _COMPLIANCE: Final[frozenset[Permission]] = frozenset(
         Work.VIEW_DASHBOARD,
         Work.EXPORT,
         Work.MANAGE_CODE,
+        Work.CHECK_CODE,
         Action.ISSUE_ADR_LETTER,
         Action.REQUEST_ADR_LETTER,
     }
@@ -142,6 +145,7 @@ _ADMIN: Final[frozenset[Permission]] = frozenset(
         Work.VIEW_DASHBOARD,
         Work.EXPORT,
         Work.MANAGE_CODE,
+        Work.CHECK_CODE,
         Work.MANAGE_STAFF,
         Work.MANAGE_API,
         Work.MANAGE_WEBHOOKS,
@@ -186,13 +190,14 @@ class ApiScope(StrEnum):
     WEBHOOKS = "webhooks"
 
 
-#: What each API scope allows. ``write`` is what a manager may do with cases (open, every
-#: action, calls, notes, compensation, merging) and the billing loop (marking compensation
-#: applied to an invoice); reading needs ``read`` as well, and the webhook endpoints
-#: ``webhooks``. A token never manages the code, staff or other tokens.
+#: What each API scope allows. ``write`` is what a manager may do with cases (open, read and
+#: act on them, calls, notes, compensation, merging) and the billing loop (marking
+#: compensation applied to an invoice); ``read`` reads cases, customers, the code and the
+#: figures; ``webhooks`` manages the endpoints. A token never manages the code, staff or
+#: other tokens.
 SCOPE_PERMISSIONS: Final[Mapping[ApiScope, frozenset[Permission]]] = {
-    ApiScope.READ: frozenset({Work.VIEW_CASES, Work.VIEW_DASHBOARD, Work.EXPORT}),
-    ApiScope.WRITE: (_MANAGER - {Work.VIEW_CASES, Work.VIEW_DASHBOARD, Work.EXPORT})
+    ApiScope.READ: frozenset({Work.VIEW_CASES, Work.VIEW_DASHBOARD, Work.EXPORT, Work.CHECK_CODE}),
+    ApiScope.WRITE: (_MANAGER - {Work.VIEW_DASHBOARD, Work.EXPORT})
     | {Work.OPEN_CASE, Work.APPLY_COMPENSATION},
     ApiScope.WEBHOOKS: frozenset({Work.MANAGE_WEBHOOKS}),
 }

@@ -9,11 +9,9 @@ else the phone number or postal address, hashed: no address is kept in the cache
 
 from __future__ import annotations
 
-import hashlib
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+
+from amends.core.ratelimit import count
 
 DEFAULT_PER_IP = 20
 DEFAULT_PER_ADDRESS = 5
@@ -30,24 +28,6 @@ def per_address() -> int:
 
 def window() -> int:
     return max(1, int(getattr(settings, "AMENDS_PUBLIC_LIMIT_WINDOW", DEFAULT_WINDOW)))
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def count(key: str, *, seconds: int, now: float | None = None) -> int:
-    """Count one more hit on ``key`` in the current window; return the window's count."""
-    moment = time.time() if now is None else now
-    bucket = int(moment // seconds)
-    name = f"amends:limit:{_digest(key)}:{bucket}"
-    if cache.add(name, 1, timeout=seconds + 60):
-        return 1
-    try:
-        return int(cache.incr(name))
-    except ValueError:  # expired between add and incr
-        cache.add(name, 1, timeout=seconds + 60)
-        return 1
 
 
 def address_key(*, email: str = "", phone: str = "", postal_address: str = "") -> str:

@@ -1,0 +1,160 @@
+"""The REST API, ``/api/v1/``: django-ninja over the same services and selectors as the
+console. OpenAPI 3.1 at ``/api/v1/openapi.json``, its docs page at ``/api/v1/docs``.
+
+Every answer that is not a success is an RFC 9457 problem (``application/problem+json``):
+services' refusals (``CaseError``, ``WebhookError``), ninja's validation errors (pointing at
+each bad field), a missing or unknown token, a rate limit, an unexpected error (a bare 500,
+logged with ids only).
+"""
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from amends.api import cases, others
+from amends.api.auth import RateLimited, TokenAuth
+from amends.api.present import PreconditionRequired
+from amends.api.problems import PROBLEM_TYPE, field_errors, from_validation, problem
+from amends.cases.errors import CaseError
+from amends.comms.webhooks import WebhookError
+
+log = logging.getLogger("amends.api")
+
+DESCRIPTION = """
+The API of Amends for a provider's own systems (CRM, billing). Every request carries an API
+token of one provider, made by its administrator in the staff console (API and webhooks):
+`Authorization: Bearer amends_...`. A token has scopes: **read** (GET), **write** (open
+cases, act on them, record compensation, mark it applied), **webhooks** (manage endpoints).
+
+* **Idempotency-Key** on any POST: a retried request makes one effect and gets the first
+  answer again (with `Idempotent-Replayed: true`), for a day.
+* **ETag / If-Match**: reading a case gives its version as the ETag; every action on a case
+  needs `If-Match` with it (428 without, 412 if the case changed since).
+* **Errors** are RFC 9457 problems: `409` when the case's lifecycle or a rule refuses (the
+  reason is in `detail`), `422` with a pointer to each bad field.
+* **Rate limit** per token (429 with Retry-After).
+* **Webhooks** are signed with the Standard Webhooks scheme (`webhook-id`,
+  `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
+"""
+
+api = NinjaAPI(
+    title="Amends API",
+    version="1",
+    description=DESCRIPTION,
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("", cases.router)
+api.add_router("", others.router)
+
+_STATUS_OF = {
+    "invalid": "invalid",
+    "refused": "refused",
+    "conflict": "conflict",
+    "not_found": "not_found",
+    "forbidden": "forbidden",
+}
+
+
+@api.exception_handler(CaseError)
+def _case_error(request: HttpRequest, exc: CaseError) -> HttpResponse:
+    code = _STATUS_OF.get(exc.code.value, "refused")
+    errors = field_errors(exc.field, exc.message) if code == "invalid" else None
+    return problem(code, exc.message, errors=errors, request=request)
+
+
+@api.exception_handler(WebhookError)
+def _webhook_error(request: HttpRequest, exc: WebhookError) -> HttpResponse:
+    code = _STATUS_OF.get(exc.code, "invalid")
+    errors = field_errors(exc.field, exc.message) if code == "invalid" else None
+    return problem(code, exc.message, errors=errors, request=request)
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return problem(
+        "invalid",
+        "Some values are missing or not valid.",
+        errors=from_validation(list(exc.errors)),
+        request=request,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(
+        "unauthenticated",
+        "Send a live API token: Authorization: Bearer amends_...",
+        headers={"WWW-Authenticate": 'Bearer realm="amends"'},
+        request=request,
+    )
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    return problem(
+        "rate_limited",
+        f"This token made too many requests; try again in {exc.retry_after} s.",
+        headers={"Retry-After": str(exc.retry_after)},
+        request=request,
+    )
+
+
+@api.exception_handler(PreconditionRequired)
+def _precondition(request: HttpRequest, exc: PreconditionRequired) -> HttpResponse:
+    return problem(
+        "precondition_required",
+        "Read the case first and send its ETag as If-Match.",
+        request=request,
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem("not_found", request=request)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+    }.get(exc.status_code, "bad_request")
+    return problem(code, str(exc.message) if hasattr(exc, "message") else "", request=request)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("api request failed", extra={"error_type": type(exc).__name__})
+    return problem("server_error", request=request)
+
+
+def _problem_media(schema: dict[str, Any]) -> dict[str, Any]:
+    """Error answers are ``application/problem+json`` in the document, as they are sent."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content")
+                if str(status).startswith(("4", "5")) and content and "application/json" in content:
+                    answer["content"] = {PROBLEM_TYPE: content.pop("application/json")}
+    return schema
+
+
+_original_schema = api.get_openapi_schema
+
+
+def _schema(*args: Any, **kwargs: Any) -> Any:
+    return _problem_media(_original_schema(*args, **kwargs))
+
+
+api.get_openapi_schema = _schema  # type: ignore[method-assign]
