@@ -17,4 +17,6 @@ urlpatterns = [
     path("", include("amends.console.dashboard")),
     # The provider's Code of Practice: the version in force, its findings, new versions.
     path("", include("amends.console.codepage")),
+    # API tokens, webhook endpoints and their delivery logs.
+    path("", include("amends.console.apipages")),
 ]

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from amends.domain.access import Work
+
 register = template.Library()
 
 
@@ -14,3 +16,13 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+@register.filter
+def may(actor: Any, work: str) -> bool:
+    """``{% if request.actor|may:"manage_api" %}``: whether the actor's role allows ``work``
+    (a menu entry only mirrors what the services enforce)."""
+    try:
+        return bool(actor.may(Work(work)))
+    except (AttributeError, ValueError):
+        return False
