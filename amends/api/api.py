@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from amends.api import cases, others
-from amends.api.auth import RateLimited, TokenAuth
+from amends.api.auth import ANY, MissingScope, RateLimited
 from amends.api.present import PreconditionRequired
 from amends.api.problems import PROBLEM_TYPE, field_errors, from_validation, problem
 from amends.cases.errors import CaseError
@@ -44,7 +44,7 @@ api = NinjaAPI(
     title="Amends API",
     version="1",
     description=DESCRIPTION,
-    auth=TokenAuth(),
+    auth=ANY,
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -102,6 +102,13 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
         f"This token made too many requests; try again in {exc.retry_after} s.",
         headers={"Retry-After": str(exc.retry_after)},
         request=request,
+    )
+
+
+@api.exception_handler(MissingScope)
+def _missing_scope(request: HttpRequest, exc: MissingScope) -> HttpResponse:
+    return problem(
+        "forbidden", f"This token does not have the {exc.scope.value} scope.", request=request
     )
 
 

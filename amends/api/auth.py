@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 
 from amends.cases.actors import Actor, token_actor
 from amends.core.ratelimit import count, seconds_left
+from amends.domain.access import ApiScope
 from amends.providers.models import ApiToken
 from amends.providers.tokens import api_token_authenticate
 
@@ -27,7 +28,21 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class MissingScope(Exception):
+    def __init__(self, scope: ApiScope) -> None:
+        super().__init__(scope.value)
+        self.scope = scope
+
+
 class TokenAuth(HttpBearer):
+    """A live token, within its rate, with ``scope`` when one is named: checked before the
+    body is read (a token without the scope gets 403 whatever it sends); the services check
+    the permission again."""
+
+    def __init__(self, scope: ApiScope | None = None) -> None:
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         found = api_token_authenticate(token, now=timezone.now())
         if found is None:
@@ -35,7 +50,16 @@ class TokenAuth(HttpBearer):
         limit = int(getattr(settings, "AMENDS_API_RATE_PER_MINUTE", 600))
         if count(f"api-token:{found.token_hash}", seconds=60) > limit:
             raise RateLimited(seconds_left(60))
+        if self.scope is not None and self.scope.value not in found.scopes:
+            raise MissingScope(self.scope)
         return found
+
+
+#: The scope each kind of endpoint needs (``write`` also reads the cases it acts on).
+READ = TokenAuth(ApiScope.READ)
+WRITE = TokenAuth(ApiScope.WRITE)
+HOOKS = TokenAuth(ApiScope.WEBHOOKS)
+ANY = TokenAuth()
 
 
 def actor_of(request: HttpRequest) -> Actor:

@@ -5,7 +5,6 @@ decides: a refusal of the lifecycle is a 409 problem with its reason, a stale If
 """
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
@@ -15,7 +14,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from amends.api import schemas as s
-from amends.api.auth import actor_of
+from amends.api.auth import READ, WRITE, actor_of
 from amends.api.idempotency import idempotent
 from amends.api.present import (
     case_detail,
@@ -44,14 +43,15 @@ class CaseFilters(Schema):
     open: bool | None = Field(default=None, description="Only open (true) or finished (false).")
     customer_id: int | None = None
     handler_id: int | None = None
-    received_after: datetime | None = None
-    received_before: datetime | None = None
+    received_after: s.Instant | None = None
+    received_before: s.Instant | None = None
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=100)
 
 
 @router.get(
     "/cases",
+    auth=READ,
     response={200: s.CasePage, **ERRORS_READ},
     summary="List cases",
     description="Newest first, with cursor pagination (``next_cursor``).",
@@ -80,6 +80,7 @@ def cases_list(request: HttpRequest, filters: Query[CaseFilters]) -> s.CasePage:
 
 @router.post(
     "/cases",
+    auth=WRITE,
     response={201: s.CaseDetail, **ERRORS},
     summary="Open a case",
     description="For an existing customer (``customer_id``) or a new one (``customer``), in "
@@ -141,6 +142,7 @@ def _fresh(actor: Any, reference: str, response: HttpResponse) -> s.CaseDetail:
 
 @router.get(
     "/cases/{reference}",
+    auth=READ,
     response={200: s.CaseDetail, **ERRORS_READ},
     summary="Read a case",
     description="With its clocks and timeline; the ETag header is the version to send back "
@@ -183,6 +185,7 @@ def _register(
     act.__annotations__["payload"] = body
     router.post(
         f"/cases/{{reference}}/{slug}",
+        auth=WRITE,
         response={200: s.CaseDetail, **ERRORS},
         summary=summary,
         description=description
@@ -397,6 +400,7 @@ for _slug, _service, _body, _summary, _description in _ACTIONS:
 
 @router.post(
     "/cases/{reference}/compensation",
+    auth=WRITE,
     response={201: s.CompensationOut, **ERRORS},
     summary="Record compensation",
     description="Money owed to the customer on this case (an invoice credit, or paid as "

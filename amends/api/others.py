@@ -1,14 +1,12 @@
 """``/api/v1``: customers, compensation (the billing loop), codes, figures, staff, webhooks."""
 
-from datetime import date
-
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from amends.api import schemas as s
-from amends.api.auth import actor_of
+from amends.api.auth import ANY, HOOKS, READ, WRITE, actor_of
 from amends.api.idempotency import idempotent
 from amends.api.present import compensation_out, customer_out, findings_out, not_found, page
 from amends.api.problems_doc import ERRORS, ERRORS_READ, IDEMPOTENCY_KEY
@@ -36,6 +34,7 @@ class CustomerFilters(Schema):
 
 @router.get(
     "/customers",
+    auth=READ,
     response={200: s.CustomerPage, **ERRORS_READ},
     summary="List customers",
     description="Newest first; filter by account number or email address (exact).",
@@ -54,6 +53,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> s.C
 
 @router.get(
     "/customers/{customer_id}",
+    auth=READ,
     response={200: s.CustomerOut, **ERRORS_READ},
     summary="Read a customer",
     operation_id="customers_get",
@@ -68,6 +68,7 @@ def customers_get(request: HttpRequest, customer_id: int) -> s.CustomerOut:
 
 @router.post(
     "/customers",
+    auth=WRITE,
     response={201: s.CustomerOut, **ERRORS},
     summary="Create a customer",
     description="A customer on record before any case (an account number is unique).",
@@ -102,6 +103,7 @@ class CompensationFilters(Schema):
 
 @router.get(
     "/compensation",
+    auth=READ,
     response={200: s.CompensationPage, **ERRORS_READ},
     summary="List compensation",
     description="``applied=false`` lists what billing has still to credit.",
@@ -120,6 +122,7 @@ def compensation_list(
 
 @router.post(
     "/compensation/{compensation_id}/applied",
+    auth=WRITE,
     response={200: s.CompensationOut, **ERRORS},
     summary="Mark compensation applied to an invoice",
     description="Billing credited it: the invoice's reference is recorded on the case.",
@@ -162,6 +165,7 @@ def _version_out(entry: codes.VersionEntry) -> s.CodeVersionOut:
 
 @router.get(
     "/code-versions",
+    auth=READ,
     response={200: list[s.CodeVersionOut], **ERRORS_READ},
     summary="List the versions of the provider's Code of Practice",
     operation_id="code_versions_list",
@@ -174,6 +178,7 @@ def code_versions_list(request: HttpRequest) -> list[s.CodeVersionOut]:
 
 @router.get(
     "/code-versions/{version_id}",
+    auth=READ,
     response={200: s.CodeVersionDetail, **ERRORS_READ},
     summary="Read a version of the code, with its findings",
     operation_id="code_versions_get",
@@ -196,7 +201,8 @@ def code_versions_get(request: HttpRequest, version_id: int) -> s.CodeVersionDet
 
 
 @router.post(
-    "/code-versions/check",
+    "/code-checks",
+    auth=READ,
     response={200: s.CodeCheckOut, **ERRORS},
     summary="Check a candidate code",
     description="Its findings under the rules of the day (nothing is stored). A text that "
@@ -225,12 +231,13 @@ def code_versions_check(
 
 
 class FigureFilters(Schema):
-    start: date | None = Field(default=None, description="First day (UK) of first receipt.")
-    end: date | None = Field(default=None, description="Last day (UK), included.")
+    start: s.Day | None = Field(default=None, description="First day (UK) of first receipt.")
+    end: s.Day | None = Field(default=None, description="Last day (UK), included.")
 
 
 @router.get(
     "/figures",
+    auth=READ,
     response={200: s.FiguresOut, **ERRORS_READ},
     summary="The dashboard's figures",
     description="For cases first received in the period (default: the last 12 months).",
@@ -282,6 +289,7 @@ def figures_get(request: HttpRequest, filters: Query[FigureFilters]) -> s.Figure
 
 @router.get(
     "/staff",
+    auth=READ,
     response={200: list[s.StaffOut], **ERRORS_READ},
     summary="The provider's staff (to assign a case)",
     operation_id="staff_list",
@@ -304,6 +312,7 @@ def staff_list(request: HttpRequest) -> list[s.StaffOut]:
 
 @router.get(
     "/me",
+    auth=ANY,
     response={200: s.TokenInfo, **ERRORS_READ},
     summary="The token in use",
     description="Its name, prefix, scopes and provider (any scope may ask).",
@@ -338,6 +347,7 @@ def _endpoint_out(e: WebhookEndpoint) -> s.EndpointOut:
 
 @router.get(
     "/webhooks/endpoints",
+    auth=HOOKS,
     response={200: list[s.EndpointOut], **ERRORS_READ},
     summary="List webhook endpoints",
     operation_id="webhook_endpoints_list",
@@ -349,6 +359,7 @@ def webhook_endpoints_list(request: HttpRequest) -> list[s.EndpointOut]:
 
 @router.post(
     "/webhooks/endpoints",
+    auth=HOOKS,
     response={201: s.EndpointCreated, **ERRORS},
     summary="Register a webhook endpoint",
     description="Events of the chosen types are posted to it, signed (Standard Webhooks: "
@@ -377,6 +388,7 @@ def webhook_endpoints_create(
 
 @router.get(
     "/webhooks/endpoints/{endpoint_id}",
+    auth=HOOKS,
     response={200: s.EndpointOut, **ERRORS_READ},
     summary="Read a webhook endpoint",
     operation_id="webhook_endpoints_get",
@@ -390,6 +402,7 @@ def webhook_endpoints_get(request: HttpRequest, endpoint_id: int) -> s.EndpointO
 
 @router.patch(
     "/webhooks/endpoints/{endpoint_id}",
+    auth=HOOKS,
     response={200: s.EndpointOut, **ERRORS},
     summary="Change a webhook endpoint",
     description="``enabled: true`` turns a disabled endpoint back on; replay what failed "
@@ -414,6 +427,7 @@ def webhook_endpoints_update(
 
 @router.delete(
     "/webhooks/endpoints/{endpoint_id}",
+    auth=HOOKS,
     response={204: None, **ERRORS},
     summary="Remove a webhook endpoint",
     description="Nothing more is sent to it; what it was owed is marked failed.",
@@ -453,6 +467,7 @@ def _delivery_out(d: WebhookDelivery) -> s.DeliveryOut:
 
 @router.get(
     "/webhooks/endpoints/{endpoint_id}/deliveries",
+    auth=HOOKS,
     response={200: s.DeliveryPage, **ERRORS_READ},
     summary="An endpoint's delivery log",
     description="Newest first, with each attempt's outcome and the body sent.",
@@ -481,6 +496,7 @@ def webhook_deliveries_list(
 
 @router.post(
     "/webhooks/deliveries/{delivery_id}/replay",
+    auth=HOOKS,
     response={202: s.DeliveryOut, **ERRORS},
     summary="Replay a delivery",
     description="Sends the same body again as a new delivery (a new webhook-id).",

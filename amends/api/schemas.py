@@ -5,11 +5,12 @@ carry an example each, shown on the docs page. Times are ISO 8601 with an offset
 without one is refused (``first_received_at`` must say which instant it is).
 """
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from amends.cases.models import AccessNeed, CompensationBasis, CompensationForm, PreferredContact
 from amends.comms.models import WebhookStatus, WebhookType
@@ -18,6 +19,22 @@ from amends.domain.codes import CaseKind, ChannelType, CustomerType
 from amends.domain.lifecycle import State
 
 # --------------------------------------------------------------------------- shared
+
+
+def _text_only(value: Any) -> Any:
+    """Times and days are ISO 8601 text: a number (which pydantic would read as seconds since
+    1970) is refused."""
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    if isinstance(value, date):
+        return value
+    raise ValueError("Give an ISO 8601 date or time, like 2026-11-30T09:15:00Z.")
+
+
+#: An instant given by a client: ISO 8601 text with its offset.
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+#: A UK calendar day given by a client: ISO 8601 text.
+Day = Annotated[date, BeforeValidator(_text_only)]
 
 
 class Strict(Schema):
@@ -57,13 +74,13 @@ class CustomerIn(Strict):
     phone: str = Field(default="", max_length=40, examples=["01495 000123"])
     email: str = Field(default="", max_length=254, examples=["priya@shahdental.example"])
     postal_address: str = Field(default="", max_length=1000)
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     preferred_contact: PreferredContactValue = "email"
     access_needs: list[AccessNeedValue] = Field(default_factory=list, max_length=6)
     other_language: str = Field(default="", max_length=60)
     representative_name: str = Field(default="", max_length=200)
     representative_contact: str = Field(default="", max_length=200)
-    support_contract: bool = False
+    support_contract: StrictBool = False
 
 
 class CustomerOut(Schema):
@@ -119,7 +136,7 @@ class CaseCreate(Strict):
 
     kind: CaseKind
     channel: ChannelType
-    first_received_at: datetime = Field(
+    first_received_at: Instant = Field(
         description="When the provider first heard of it, on any channel (with its offset)."
     )
     first_received_note: str = Field(
@@ -130,9 +147,9 @@ class CaseCreate(Strict):
     summary: str = Field(max_length=200)
     description: str = Field(default="", max_length=20_000)
     category: str = Field(default="", max_length=60)
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: StrictInt | None = Field(default=None, ge=1)
     customer: CustomerIn | None = None
-    send_case_link: bool = Field(
+    send_case_link: StrictBool = Field(
         default=False,
         description="Also make the customer's private case link and send it with the "
         "acknowledgement.",
@@ -206,7 +223,7 @@ class CasePage(Schema):
 
 
 class When(Strict):
-    at: datetime | None = Field(
+    at: Instant | None = Field(
         default=None,
         description="When it happened, if not now (never in the future, never before the case "
         "was first received).",
@@ -218,7 +235,9 @@ class NoBody(Strict):
 
 
 class AssignBody(Strict):
-    handler_id: int = Field(ge=1, description="The user id of a member of staff (GET /staff).")
+    handler_id: StrictInt = Field(
+        ge=1, description="The user id of a member of staff (GET /staff)."
+    )
 
 
 class RecordUpdateBody(When):
@@ -282,7 +301,7 @@ class WithdrawBody(CustomerAnswerBody):
 class LogCallBody(When):
     direction: Literal["inbound", "outbound"]
     summary: str = Field(max_length=5000)
-    update_given: bool = True
+    update_given: StrictBool = True
 
 
 class MergeBody(Strict):
@@ -308,7 +327,7 @@ class MessageBody(Strict):
 
 
 class CompensationIn(Strict):
-    amount_pence: int = Field(ge=1, le=100_000_000, examples=[3000])
+    amount_pence: StrictInt = Field(ge=1, le=100_000_000, examples=[3000])
     reason: str = Field(max_length=300, examples=["Three days without service"])
     form: CompensationForm = CompensationForm.INVOICE_CREDIT
     basis: CompensationBasis = CompensationBasis.GOODWILL
@@ -366,7 +385,7 @@ class CodeVersionDetail(CodeVersionOut):
 
 class CodeCheckBody(Strict):
     content: str = Field(max_length=200_000, description="A candidate code (TOML).")
-    on: date | None = Field(default=None, description="Check under the rules of this day.")
+    on: Day | None = Field(default=None, description="Check under the rules of this day.")
 
 
 class CodeCheckOut(Schema):
@@ -437,7 +456,7 @@ class EndpointPatch(Strict):
     url: str | None = Field(default=None, max_length=500)
     types: list[WebhookType] | None = Field(default=None, min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=200)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointOut(Schema):

@@ -11,7 +11,6 @@ from django.test import Client
 from django.utils import timezone
 
 from amends.cases.actors import staff_actor
-from amends.core.demo import demo_load
 from amends.providers.models import Provider, StaffMember
 from amends.providers.tokens import api_token_create, api_token_revoke
 
@@ -40,7 +39,30 @@ def make_token(slug: str, *scopes: str, name: str = "CRM") -> str:
 
 @pytest.fixture
 def tokens(db: Any) -> Tokens:
-    demo_load()
+    return make_tokens()
+
+
+@pytest.fixture
+def tokens_committed(transactional_db: Any) -> Tokens:
+    """The same, committed (for tests with several threads or processes)."""
+    return make_tokens()
+
+
+def make_tokens() -> Tokens:
+    """The two seed providers with their codes, an administrator and one open complaint
+    each (not the whole demo: a second each on PostgreSQL)."""
+    from amends.domain.access import Role
+    from amends.providers.services import staff_create
+    from tests.cases.conftest import make_world
+
+    for slug, code, prefix in (("v4voip", "v4voip.toml", "V4V"), ("iss", "iss.toml", "ISS")):
+        world = make_world(slug, code, prefix, "communications-ombudsman")
+        staff_create(provider=world.provider, username=f"{slug}-admin", role=Role.ADMIN)
+        world.open(timezone.now(), channel="email")
+    return _tokens()
+
+
+def _tokens() -> Tokens:
     revoked = make_token("v4voip", "read", "write", name="old")
     admin = StaffMember.objects.get(provider__slug="v4voip", role="admin")
     from amends.providers.models import ApiToken

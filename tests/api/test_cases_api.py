@@ -227,7 +227,7 @@ def test_tokens_without_the_scope_or_revoked_are_refused(tokens: Tokens) -> None
     assert written.status_code == 403
     assert written["Content-Type"] == PROBLEM
     write_only = as_token(tokens.write)
-    assert write_only.get("/cases").status_code == 200  # write includes reading cases
+    assert write_only.get("/cases").status_code == 403  # GET needs read
     assert write_only.get("/figures").status_code == 403
     assert new_case(write_only).status_code == 201
     hooks_only = as_token(tokens.hooks)
