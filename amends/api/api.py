@@ -15,7 +15,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from amends.api import cases, others
-from amends.api.auth import ANY, MissingScope, RateLimited
+from amends.api.auth import ANY, MissingScope, RateLimited, TokenAuth
+from amends.api.docs import ReferencePage
 from amends.api.present import PreconditionRequired
 from amends.api.problems import PROBLEM_TYPE, field_errors, from_validation, problem
 from amends.cases.errors import CaseError
@@ -47,6 +48,7 @@ api = NinjaAPI(
     auth=ANY,
     urls_namespace="api-v1",
     docs_url="/docs",
+    docs=ReferencePage(),
     openapi_url="/openapi.json",
 )
 api.add_router("", cases.router)
@@ -146,10 +148,26 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem("server_error", request=request)
 
 
+def _scopes() -> dict[str, str]:
+    """Each operation's scope, from the auth object it is routed with."""
+    found: dict[str, str] = {}
+    for _, router in api._routers:
+        for view in router.path_operations.values():
+            for operation in view.operations:
+                auth = operation.auth_callbacks[0] if operation.auth_callbacks else None
+                scope = getattr(auth, "scope", None) if isinstance(auth, TokenAuth) else None
+                if operation.operation_id:
+                    found[operation.operation_id] = scope.value if scope else "any"
+    return found
+
+
 def _problem_media(schema: dict[str, Any]) -> dict[str, Any]:
-    """Error answers are ``application/problem+json`` in the document, as they are sent."""
+    """Error answers are ``application/problem+json`` in the document, as they are sent; each
+    operation says which token scope it needs (``x-scope``)."""
+    scopes = _scopes()
     for path in schema.get("paths", {}).values():
         for operation in path.values():
+            operation["x-scope"] = scopes.get(operation.get("operationId", ""), "any")
             for status, answer in operation.get("responses", {}).items():
                 content = answer.get("content")
                 if str(status).startswith(("4", "5")) and content and "application/json" in content:
