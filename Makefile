@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services bench-console bench-public clean
+.PHONY: run test lint types contracts migrations-check pytest pytest-postgres bench bench-sweep bench-simulate bench-services bench-console bench-public bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench-services: $(STAMP)
 # ticket form under gunicorn, SQLite and PostgreSQL; then the customer's case page.
 bench-public: $(STAMP)
 	$(BIN)/python -m benchmarks.public --write
+
+# Case creations and reads per second through the API (amends serve) beside django-helpdesk's
+# DRF ticket API under gunicorn, SQLite and PostgreSQL.
+bench-api: $(STAMP)
+	$(BIN)/python -m benchmarks.api --write
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*

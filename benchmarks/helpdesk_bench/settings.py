@@ -27,9 +27,22 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",  # helpdesk: elapsed times
     "rest_framework",  # helpdesk's API
+    "rest_framework.authtoken",  # its clients' tokens (benchmarks/api.py)
     "helpdesk",
 ]
 SITE_ID = 1
+# helpdesk's DRF API under /helpdesk/api/ (benchmarks/api.py), on by default in 2.6.1; said
+# here. DRF's default authentication (session, HTTP Basic) plus its token: an API client
+# sends ``Authorization: Token <key>`` (one indexed read), as an Amends client sends its
+# bearer token; HTTP Basic would hash the password (PBKDF2) on every request.
+HELPDESK_API_ENABLED = True
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}
 # pinax-teams is optional; without it, teams mode must be off (helpdesk's docs/teams.rst).
 HELPDESK_TEAMS_MODE_ENABLED = False
 
