@@ -195,7 +195,7 @@ def customer_create(
     provider: Provider,
     now: datetime,
     contact_name: str,
-    customer_type: CustomerType = CustomerType.SMALL_BUSINESS,
+    customer_type: CustomerType | str = CustomerType.SMALL_BUSINESS,
     business_name: str = "",
     account_number: str = "",
     phone: str = "",
@@ -482,7 +482,8 @@ class NewCustomer:
     """A customer not yet on record, as :func:`customer_create` takes one."""
 
     contact_name: str
-    customer_type: CustomerType = CustomerType.SMALL_BUSINESS
+    #: A :class:`CustomerType` or its value (checked by ``customer_create``).
+    customer_type: CustomerType | str = CustomerType.SMALL_BUSINESS
     business_name: str = ""
     account_number: str = ""
     phone: str = ""

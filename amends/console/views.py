@@ -541,19 +541,14 @@ def _open_from_form(
     provider: Provider, actor: Any, data: Any, existing: str, now: datetime
 ) -> Case:
     from amends.cases import actions
-    from amends.cases.models import Customer
 
     raw = data.get("first_received_at", "")
     received = forms._datetime(raw, "first_received_at") if raw else now
+    customer: int | actions.NewCustomer
     if existing not in ("", "new"):
-        pk = forms.record_id(existing, "customer")
-        customer = Customer.objects.filter(provider=provider, pk=pk).first()
-        if customer is None:
-            raise CaseError("Choose a customer from the list.", field="customer")
+        customer = forms.record_id(existing, "customer")
     else:
-        customer = actions.customer_create(
-            provider=provider,
-            now=now,
+        customer = actions.NewCustomer(
             contact_name=data.get("contact_name", ""),
             business_name=data.get("business_name", ""),
             account_number=data.get("account_number", ""),
@@ -561,10 +556,11 @@ def _open_from_form(
             email=data.get("email", ""),
             postal_address=data.get("postal_address", ""),
             preferred_contact=data.get("preferred_contact", "email"),
-            access_needs=data.getlist("access_needs"),
+            access_needs=tuple(data.getlist("access_needs")),
         )
-    return actions.case_open(
+    return actions.case_intake(
         provider=provider,
+        actor=actor,
         customer=customer,
         kind=data.get("kind", ""),
         channel=data.get("channel", ""),
@@ -573,5 +569,4 @@ def _open_from_form(
         summary=data.get("summary", ""),
         description=data.get("description", ""),
         now=now,
-        actor=actor,
     )

@@ -3,9 +3,9 @@ of Practice, and a form per case kind the code has.
 
 A form is a few short question pages (GOV.UK's question-page pattern), kept in the session
 until the customer checks their answers and sends them (one POST): then the customer and the
-case are created in one transaction (``customer_create``, ``case_open`` with the private link,
-whose acknowledgement goes by the customer's preferred channel), and the confirmation page
-shows the reference and the next promised step. Every question page says what happens next
+case are created in one transaction (``case_intake``, with the private link, whose
+acknowledgement goes by the customer's preferred channel), and the confirmation page shows
+the reference and the next promised step. Every question page says what happens next
 and by when, with the dates of the clocks this case would get (``amends.cases.preview``).
 
 Abuse: a rate limit per IP and per contact address (``amends.portal.limits``, 429 and nothing
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final
 
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, register_converter, reverse
@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from amends.cases.actions import case_open, customer_create
+from amends.cases.actions import NewCustomer, case_intake
 from amends.cases.actors import system_actor
 from amends.cases.errors import CaseError
 from amends.cases.models import AccessNeed, PreferredContact
@@ -1054,38 +1054,28 @@ def _open(flow: Flow) -> Any:
     request = flow.request
     description = about.get("description", "")
     account = you.get("account_number", "")
-    with transaction.atomic():
-        fields: dict[str, Any] = {
-            "provider": flow.provider,
-            "now": flow.now,
-            "contact_name": you.get("contact_name", ""),
-            "customer_type": you.get("customer_type")
-            or ctx["default_type"]
-            or CustomerType.SMALL_BUSINESS.value,
-            "business_name": you.get("business_name", ""),
-            "phone": contact.get("phone", ""),
-            "email": contact.get("email", ""),
-            "postal_address": contact.get("postal_address", ""),
-            "preferred_contact": contact.get("preferred_contact", ""),
-            "access_needs": list(needs.get("access_needs") or []),
-            "other_language": needs.get("other_language", ""),
-            "representative_name": rep.get("representative_name", ""),
-            "representative_contact": rep.get("representative_contact", ""),
-            "support_contract": about.get("support_contract") == "yes",
-        }
-        try:
-            customer = customer_create(account_number=account, **fields)
-        except CaseError as error:
-            if error.field != "account_number" or not account:
-                raise
-            # The number is on another customer's record: say nothing of it here, and keep
-            # what the customer typed with the case for staff to match.
-            customer = customer_create(account_number="", **fields)
-            description = f"{description}\n\n" + _("Account number given: %(number)s") % {
-                "number": account
-            }
-        return case_open(
+    customer = NewCustomer(
+        contact_name=you.get("contact_name", ""),
+        customer_type=you.get("customer_type")
+        or ctx["default_type"]
+        or CustomerType.SMALL_BUSINESS.value,
+        business_name=you.get("business_name", ""),
+        account_number=account,
+        phone=contact.get("phone", ""),
+        email=contact.get("email", ""),
+        postal_address=contact.get("postal_address", ""),
+        preferred_contact=contact.get("preferred_contact", ""),
+        access_needs=tuple(needs.get("access_needs") or ()),
+        other_language=needs.get("other_language", ""),
+        representative_name=rep.get("representative_name", ""),
+        representative_contact=rep.get("representative_contact", ""),
+        support_contract=about.get("support_contract") == "yes",
+    )
+
+    def intake(customer: NewCustomer, description: str) -> Any:
+        return case_intake(
             provider=flow.provider,
+            actor=system_actor(flow.provider.pk),
             customer=customer,
             kind=flow.kind,
             channel=ChannelType.WEB_FORM,
@@ -1093,9 +1083,20 @@ def _open(flow: Flow) -> Any:
             summary=about.get("summary", ""),
             description=description,
             now=flow.now,
-            actor=system_actor(flow.provider.pk),
             link_url_for=lambda token: request.build_absolute_uri(f"/{slug}/case/{token}/"),
         )
+
+    try:
+        return intake(customer, description)
+    except CaseError as error:
+        if error.field != "account_number" or not account:
+            raise
+    # The number is on another customer's record: say nothing of it here, and keep what the
+    # customer typed with the case for staff to match.
+    return intake(
+        replace(customer, account_number=""),
+        f"{description}\n\n" + _("Account number given: %(number)s") % {"number": account},
+    )
 
 
 @never_cache
