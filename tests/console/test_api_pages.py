@@ -744,3 +744,16 @@ def test_an_administrator_makes_and_revokes_a_token_and_adds_an_endpoint(
     page.get_by_role("button", name="Remove the endpoint").click()
     expect(page.get_by_role("status")).to_contain_text("is removed")
     expect(page.get_by_text("There is no endpoint yet")).to_be_visible()
+
+
+def test_the_menu_offers_the_dashboard_only_to_roles_that_may_open_it(demo: None) -> None:
+    from django.test import Client
+
+    from tests.console.conftest import signed_in
+
+    adviser = signed_in(Client(), "v4voip-adviser").get("/staff/")
+    manager = signed_in(Client(), "v4voip-manager").get("/staff/")
+    assert adviser.status_code == manager.status_code == 200
+    assert b'href="/staff/dashboard/"' not in adviser.content
+    assert b'href="/staff/dashboard/"' in manager.content
+    assert signed_in(Client(), "v4voip-adviser").get("/staff/dashboard/").status_code == 403
