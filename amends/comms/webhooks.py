@@ -9,18 +9,20 @@ without another read, and one with nothing to deliver costs nothing more.
 
 **Sent by the worker, apart from the clocks.** :func:`webhook_sweep` runs in the worker's own
 webhook thread (``amends.core.worker``): a receiver that answers slowly or never delays other
-webhooks by at most its timeout and never the clocks or the letters. Each delivery is claimed
-with a lease (committed before the request), posted with the Standard Webhooks headers
+webhooks by at most its timeout (for the whole exchange, however it trickles) and never the
+clocks or the letters. Each delivery is claimed with a lease (committed before the request,
+longer than any attempt), posted with the Standard Webhooks headers
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``: ``v1,`` base64 HMAC-SHA256 of
 ``id.timestamp.body`` under the endpoint's secret), and recorded. A case's deliveries to an
 endpoint go in the order of their events: the next waits while an earlier one is still owed.
 
 **Retries for a day.** A failed attempt (no answer in time, a connection refused, any status
-other than 2xx) is tried again after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, until a
-day has passed since the delivery was written; then it is marked failed, the endpoint is
-disabled (its other deliveries owed are marked failed too: they could never go in order), and
-the provider's administrator is told by email. The delivery log shows every delivery; replay
-sends one again as a new delivery (a new ``webhook-id``).
+other than 2xx, a redirect too) is tried again after 5 s, 5 min, 30 min, 2 h, 5 h, then every
+10 h, and a last time when a day has passed since the delivery was written; if that fails too
+it is marked failed, the endpoint is disabled (its other deliveries owed are marked failed
+too: they could never go in order), and the provider's administrator is told by email. The
+delivery log shows every delivery; replay sends one again as a new delivery (a new
+``webhook-id``).
 
 **What a body says.** The case's id, reference, kind, state and version and the facts of the
 event, never a customer's name, address or message text: the receiver reads more through the
@@ -28,19 +30,23 @@ API with its token.
 
 **Where it may post.** Only to ``https`` addresses on public IP addresses, unless
 ``AMENDS_WEBHOOK_ALLOW_LOCAL`` is set (development and the tests): an endpoint must not make
-Amends reach into its own network.
+Amends reach into its own network. Each attempt resolves the host once and connects to the
+address it checked (no proxy, no second DNS answer), and never follows a redirect.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
 import socket
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Sequence
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,7 +55,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from amends.comms.models import (
@@ -112,9 +117,10 @@ def types_for(kind: str, data: dict[str, Any]) -> list[WebhookType]:
     return made
 
 
-#: The event facts each type carries (never free text a customer or handler wrote).
+#: The event facts each type carries (never free text a customer or handler wrote). The case's
+#: kind is in the body's ``case``: the event's ``kind`` is the audit event's.
 _FACTS: dict[WebhookType, tuple[str, ...]] = {
-    WebhookType.CASE_OPENED: ("kind", "channel", "first_received_at", "code_version"),
+    WebhookType.CASE_OPENED: ("channel", "first_received_at", "code_version"),
     WebhookType.CASE_STATE_CHANGED: ("from", "to", "at"),
     WebhookType.CLOCK_BREACHED: ("obligation", "due_at", "met_late_at"),
     WebhookType.ADR_LETTER_ISSUED: ("trigger", "dated"),
@@ -138,7 +144,7 @@ def body_for(
         "type": type.value,
         "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": {
-            "event": {"sequence": sequence, "kind": event_kind, **facts},
+            "event": {**facts, "sequence": sequence, "kind": event_kind},
             "case": None
             if case is None
             else {
@@ -255,22 +261,34 @@ def check_url(url: object, *, resolve: bool = True) -> str:
     except ValueError:
         raise WebhookError("The address has a port that is not a number.", field="url") from None
     if resolve and not allow_local():
-        _public_host(parts.hostname, parts.port or 443)
+        addresses(parts.hostname, parts.port or 443)
     return url
 
 
-def _public_host(host: str, port: int) -> None:
+def addresses(host: str, port: int) -> list[str]:
+    """The host's IP addresses, each public unless local delivery is allowed. A request is
+    made to one of these, never to a second DNS answer (which could point inside)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise WebhookError(f"The host {host!r} cannot be found.", field="url") from None
+    found: list[str] = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        address = str(info[4][0])
+        try:
+            public = ipaddress.ip_address(address).is_global
+        except ValueError:
+            public = False
+        if not public and not allow_local():
             raise WebhookError(
                 "The address points into a private network; webhooks go to public addresses.",
                 field="url",
             )
+        if address not in found:
+            found.append(address)
+    if not found:
+        raise WebhookError(f"The host {host!r} cannot be found.", field="url")
+    return found
 
 
 def check_types(types: object) -> list[str]:
@@ -333,6 +351,10 @@ def webhook_endpoint_create(
         created_by=actor.label,
     )
     with transaction.atomic():
+        # Counted holding the ledger's row (as the routes are written): two requests at once
+        # cannot both make the 20th.
+        ProviderLedger.objects.get_or_create(provider_id=actor.provider_id)
+        ProviderLedger.objects.select_for_update().filter(provider_id=actor.provider_id).first()
         if (
             WebhookEndpoint.objects.filter(
                 provider_id=actor.provider_id, deleted_at__isnull=True
@@ -383,8 +405,9 @@ def webhook_endpoint_update(
     deliveries stay failed: replay them from the log), ``False`` stops routing to it."""
     _require(actor)
     with transaction.atomic():
-        endpoint = webhook_endpoint_get(actor=actor, endpoint_id=endpoint_id)
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint = _lock_endpoint(webhook_endpoint_get(actor=actor, endpoint_id=endpoint_id).pk)
+        if endpoint is None:
+            raise WebhookError("No such webhook endpoint.", code="not_found")
         if url is not None:
             endpoint.url = check_url(url)
         if types is not None:
@@ -406,12 +429,12 @@ def webhook_endpoint_delete(*, actor: Actor, endpoint_id: int, now: datetime) ->
     """Remove an endpoint: nothing more is routed or sent to it; its log is kept."""
     _require(actor)
     with transaction.atomic():
-        endpoint = webhook_endpoint_get(actor=actor, endpoint_id=endpoint_id)
+        endpoint = _lock_endpoint(webhook_endpoint_get(actor=actor, endpoint_id=endpoint_id).pk)
+        if endpoint is None:
+            raise WebhookError("No such webhook endpoint.", code="not_found")
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(deleted_at=now)
-        WebhookDelivery.objects.filter(
-            endpoint_id=endpoint.pk, status=WebhookStatus.PENDING
-        ).update(status=WebhookStatus.FAILED, last_error="The endpoint was removed.")
         refresh_routes(actor.provider_id)
+        _fail_owed(endpoint.pk, "The endpoint was removed.")
 
 
 def webhook_delivery_list(
@@ -480,7 +503,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def sign(secret: str, msg_id: str, at: datetime, body: str) -> str:
-    return Webhook(secret).sign(msg_id=msg_id, timestamp=at, data=body)
+    """``v1,`` and the signature of ``msg_id.timestamp.body`` (the library reads the instant's
+    wall clock as UTC: given in UTC, whatever zone ``at`` is in)."""
+    return Webhook(secret).sign(msg_id=msg_id, timestamp=at.astimezone(UTC), data=body)
 
 
 def _due(now: datetime) -> Any:
@@ -502,22 +527,46 @@ def _due(now: datetime) -> Any:
     )
 
 
-def webhook_sweep(now: datetime, *, limit: int = BATCH, clock: Any = timezone.now) -> int:
-    """Send what is due (in order per case and endpoint); an endpoint that did not answer
-    is not tried again in the same pass. Returns how many attempts were made."""
+def _running_from(now: datetime) -> Callable[[], datetime]:
+    """A clock that starts at ``now`` and runs as the pass takes time."""
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+def webhook_sweep(
+    now: datetime, *, limit: int = BATCH, clock: Callable[[], datetime] | None = None
+) -> int:
+    """Send what is due at ``now`` (in order per case and endpoint); an endpoint that did not
+    answer is not tried again in the same pass. Returns how many attempts were made.
+
+    ``clock`` gives the time of each attempt (signed into it; its retry counts from it): by
+    default ``now``, running on as the pass takes time."""
+    clock = clock or _running_from(now)
     done = 0
-    skipped: set[int] = set()
-    for candidate in list(_due(now).values_list("pk", "endpoint_id")[:limit]):
-        pk, endpoint_id = candidate
-        if endpoint_id in skipped:
-            continue
-        row = _claim(pk, clock())
-        if row is None:
-            continue
-        ok = _attempt(row, clock)
-        done += 1
-        if not ok:
-            skipped.add(endpoint_id)
+    skipped: set[int] = set()  # endpoints that failed in this pass
+    passed: set[int] = set()  # deliveries tried, or claimed by another worker, in this pass
+    while done < limit:
+        # Read again past the endpoints that failed: however many a dead receiver is owed,
+        # it never fills the batch and starves the others.
+        candidates = list(
+            _due(now)
+            .exclude(endpoint_id__in=skipped)
+            .exclude(pk__in=passed)
+            .values_list("pk", "endpoint_id")[: limit - done]
+        )
+        if not candidates:
+            break
+        for pk, endpoint_id in candidates:
+            if endpoint_id in skipped or done >= limit:
+                continue
+            passed.add(pk)
+            row = _claim(pk, clock())
+            if row is None:
+                continue
+            ok = _attempt(row, clock)
+            done += 1
+            if not ok:
+                skipped.add(endpoint_id)
     return done
 
 
@@ -543,58 +592,141 @@ def _claim(pk: int, now: datetime) -> WebhookDelivery | None:
         return None
 
 
+def _dial(addresses: Sequence[str], port: int, until: float) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers before ``until``
+    (a ``time.monotonic()`` instant)."""
+    error: OSError = TimeoutError()
+    for address in addresses:
+        left = until - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            return socket.create_connection((address, port), timeout=left)
+        except OSError as failed:
+            error = failed
+    raise error
+
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to the addresses that were checked (``Host`` still names the endpoint's host)."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: Sequence[str], timeout: float, until: float
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.addresses, self.until = addresses, until
+
+    def connect(self) -> None:
+        self.sock = _dial(self.addresses, self.port, self.until)
+
+
+class _PinnedTls(http.client.HTTPSConnection):
+    """HTTPS to the addresses that were checked; the certificate is checked against the
+    host."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: Sequence[str], timeout: float, until: float
+    ) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.addresses, self.until = addresses, until
+
+    def connect(self) -> None:
+        sock = _dial(self.addresses, self.port, self.until)
+        self.sock = sock  # (so that the deadline can cut a slow handshake too)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _cut(connection: http.client.HTTPConnection, late: threading.Event) -> None:
+    """The deadline passed: end the exchange, however slowly the receiver was trickling."""
+    late.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # (closed meanwhile)
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def _post(row: WebhookDelivery, at: datetime) -> tuple[int | None, str]:
-    """Post the delivery; (HTTP status or None, error text or "")."""
+    """Post the delivery; (HTTP status or None, error text or "").
+
+    The host is resolved once and its address checked (public, unless local delivery is
+    allowed); the request goes to that address, with no proxy, and a redirect is an answer
+    like any other status (never followed: it could point inside our network). The receiver
+    has :func:`timeout` seconds for the whole exchange, not per read: one that trickles its
+    answer is cut off at the deadline."""
     endpoint = row.endpoint
+    limit = timeout()
     try:
-        url = check_url(endpoint.url)
+        url = check_url(endpoint.url, resolve=False)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        tls = parts.scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        checked = addresses(host, port)
     except WebhookError as refused:
         return None, refused.message
-    data = row.body.encode()
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Amends-Webhooks/1",
-            "webhook-id": row.msg_id,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": sign(endpoint.secret, row.msg_id, at, row.body),
-        },
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    stamp = at.astimezone(UTC)
+    until = time.monotonic() + limit
+    connection: http.client.HTTPConnection = (
+        _PinnedTls(host, port, addresses=checked, timeout=limit, until=until)
+        if tls
+        else _Pinned(host, port, addresses=checked, timeout=limit, until=until)
     )
-    opener = urllib.request.build_opener(_NoRedirect)
+    late = threading.Event()
+    deadline = threading.Timer(limit, _cut, args=(connection, late))
+    deadline.daemon = True
+    deadline.start()
     try:
-        with opener.open(request, timeout=timeout()) as response:
-            response.read(1024)
-            return int(response.status), ""
-    except urllib.error.HTTPError as error:
-        return int(error.code), f"The receiver answered {error.code}."
-    except TimeoutError:
-        return None, f"No answer within {timeout():g} s."
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        if isinstance(reason, TimeoutError | socket.timeout):
-            return None, f"No answer within {timeout():g} s."
-        return None, f"Could not connect: {type(reason).__name__}."
+        connection.request(
+            "POST",
+            path,
+            body=row.body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Amends-Webhooks/1",
+                "webhook-id": row.msg_id,
+                "webhook-timestamp": str(int(stamp.timestamp())),
+                "webhook-signature": sign(endpoint.secret, row.msg_id, stamp, row.body),
+            },
+        )
+        response = connection.getresponse()
+        response.read(1024)
+        status = int(response.status)
+        deadline.cancel()
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        if late.is_set() or isinstance(error, TimeoutError) or time.monotonic() >= until:
+            return None, f"No answer within {limit:g} s."
+        return None, f"Could not connect: {type(error).__name__}."
+    finally:
+        deadline.cancel()
+        connection.close()
+    if late.is_set():
+        # Cut off: what was read may be a fragment (a status line and no end of headers
+        # parses as an answer), so it is no answer. Sent again later, with the same id.
+        return None, f"No answer within {limit:g} s."
+    return status, "" if 200 <= status < 300 else f"The receiver answered {status}."
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction to post elsewhere (it could point inside
-    our network)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _attempt(row: WebhookDelivery, clock: Any) -> bool:
+def _attempt(row: WebhookDelivery, clock: Callable[[], datetime]) -> bool:
     status, error = _post(row, clock())
     ok = status is not None and 200 <= status < 300
     at = clock()
     try:
         with transaction.atomic():
+            # The endpoint first (as disabling it and the endpoint services lock it), then the
+            # delivery: two workers recording for one endpoint queue, never deadlock.
+            _lock_endpoint(row.endpoint_id)
             current = WebhookDelivery.objects.select_for_update().filter(pk=row.pk).first()
             if current is None or current.status != WebhookStatus.PENDING:
+                return ok
+            mine = (current.attempts, current.last_attempt_at) == (
+                row.attempts,
+                row.last_attempt_at,
+            )
+            if not ok and not mine:
+                # The lease ran out during this attempt and another worker has claimed it
+                # since: its attempt decides (a success is recorded whoever made it).
                 return ok
             current.last_status = status
             if ok:
@@ -603,10 +735,12 @@ def _attempt(row: WebhookDelivery, clock: Any) -> bool:
                 current.last_error = ""
             else:
                 current.last_error = error[:300] or f"The receiver answered {status}."
-                if at - current.created_at >= RETRY_WINDOW:
+                given_up_at = current.created_at + RETRY_WINDOW
+                if at >= given_up_at:
                     current.status = WebhookStatus.FAILED
                 else:
-                    current.next_attempt_at = at + backoff(current.attempts)
+                    # The last retry is when the day is up, not after it.
+                    current.next_attempt_at = min(at + backoff(current.attempts), given_up_at)
             current.save(
                 update_fields=["status", "sent_at", "last_error", "last_status", "next_attempt_at"]
             )
@@ -627,20 +761,43 @@ def _attempt(row: WebhookDelivery, clock: Any) -> bool:
     return ok
 
 
+def _lock_endpoint(endpoint_id: int) -> WebhookEndpoint | None:
+    """Lock an endpoint's row for a change. ``FOR NO KEY UPDATE`` on PostgreSQL: a writer
+    inserting a delivery for it (its foreign key takes ``KEY SHARE``, under the ledger's lock)
+    is not held up, so holding this and waiting for the ledger cannot deadlock with it."""
+    return (
+        WebhookEndpoint.objects.select_for_update(no_key=_no_key()).filter(pk=endpoint_id).first()
+    )
+
+
+def _no_key() -> bool:
+    from django.db import connection
+
+    return bool(connection.features.has_select_for_no_key_update)
+
+
+def _fail_owed(endpoint_id: int, reason: str) -> None:
+    """Fail what an endpoint is still owed. Called after its routes were rewritten under the
+    ledger's lock: every writer that routed to it has committed, and none will again."""
+    WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookStatus.PENDING).update(
+        status=WebhookStatus.FAILED, last_error=reason
+    )
+
+
 def _disable(row: WebhookDelivery, at: datetime) -> None:
     """A day of failures: disable the endpoint, fail what it is still owed, tell the admin."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=row.endpoint_id)
+    endpoint = _lock_endpoint(row.endpoint_id)
+    if endpoint is None:
+        return
     if endpoint.disabled_at is None:
         endpoint.disabled_at = at
         endpoint.disabled_reason = (
             f"Delivery {row.msg_id} failed for a day ({row.attempts} attempts; {row.last_error})"
         )[:300]
         endpoint.save(update_fields=["disabled_at", "disabled_reason"])
+        refresh_routes(endpoint.provider_id)
         _notify_admin(endpoint, row, at)
-    WebhookDelivery.objects.filter(endpoint_id=endpoint.pk, status=WebhookStatus.PENDING).update(
-        status=WebhookStatus.FAILED, last_error="Not sent: the endpoint was disabled."
-    )
-    refresh_routes(endpoint.provider_id)
+    _fail_owed(endpoint.pk, "Not sent: the endpoint was disabled.")
     log.error("webhook endpoint disabled", extra={"endpoint_id": endpoint.pk})
 
 

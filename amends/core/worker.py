@@ -91,13 +91,15 @@ class Worker:
         try:
             while not self.stop_requested.is_set():
                 handled = 0
-                close_old_connections()
                 for sweep in self.lane:
                     if self.stop_requested.is_set():
                         break
                     try:
+                        close_old_connections()  # (one the database dropped: a new one)
                         handled += sweep(self.clock())
                     except Exception:
+                        # Like a failed tick: logged, and the lane goes on (a thread that
+                        # ended here would stop every webhook until the worker restarts).
                         log.exception(
                             "worker lane pass failed", extra={"worker_id": self.worker_id}
                         )
