@@ -7,11 +7,17 @@ each bad field), a missing or unknown token, a rate limit, an unexpected error (
 logged with ids only).
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from amends.api import cases, others
@@ -41,7 +47,47 @@ cases, act on them, record compensation, mark it applied), **webhooks** (manage 
   `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
 """
 
-api = NinjaAPI(
+
+def _problem_for_405(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A method the path does not take: a 405 problem with Allow (ninja's is plain text)."""
+
+    @functools.wraps(view)
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type") != PROBLEM_TYPE:
+            allowed = response.get("Allow", "")
+            return problem(
+                "method_not_allowed",
+                f"This endpoint takes {allowed}.",
+                headers={"Allow": allowed},
+                request=request,
+            )
+        return response
+
+    return answer
+
+
+def _root(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return problem("not_found", "The API's endpoints are listed at /api/v1/docs.", request=request)
+
+
+class AmendsApi(NinjaAPI):
+    """Every answer of its URLs a problem when it is not a success: a method a path does not
+    take (405), and its root (ninja's raises Http404 outside its handlers: the portal's HTML
+    page)."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                if pattern.name == "api-root":
+                    pattern.callback = _root
+                else:
+                    pattern.callback = _problem_for_405(pattern.callback)
+        return urls
+
+
+api = AmendsApi(
     title="Amends API",
     version="1",
     description=DESCRIPTION,
@@ -53,6 +99,22 @@ api = NinjaAPI(
 )
 api.add_router("", cases.router)
 api.add_router("", others.router)
+
+#: Last: any other path under /api/v1/ is a 404 problem, not the portal's HTML page.
+_fallback = Router()
+
+
+@_fallback.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    "/{path:rest}",
+    auth=None,
+    include_in_schema=False,
+)
+def _no_such_endpoint(request: HttpRequest, rest: str) -> HttpResponse:
+    return problem("not_found", "No such endpoint: see /api/v1/docs.", request=request)
+
+
+api.add_router("", _fallback)
 
 _STATUS_OF = {
     "invalid": "invalid",
@@ -119,6 +181,15 @@ def _precondition(request: HttpRequest, exc: PreconditionRequired) -> HttpRespon
     return problem(
         "precondition_required",
         "Read the case first and send its ETag as If-Match.",
+        request=request,
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return problem(
+        "payload_too_large",
+        f"A request body is at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
         request=request,
     )
 

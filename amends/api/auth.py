@@ -43,6 +43,15 @@ class TokenAuth(HttpBearer):
         super().__init__()
         self.scope = scope
 
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        """``Bearer <token>`` (the scheme in any case), as ninja reads it, but never logged:
+        ninja's own reader writes a header with another scheme (``Token amends_...``) to the
+        log in DEBUG."""
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not token:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         found = api_token_authenticate(token, now=timezone.now())
         if found is None:

@@ -4,6 +4,7 @@ Handlers are thin: parse (ninja and pydantic), call the one typed service, answe
 decides: a refusal of the lifecycle is a 409 problem with its reason, a stale If-Match a 412.
 """
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -31,18 +32,19 @@ from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case
 from amends.cases.selectors import case_get_for, case_list_for
 from amends.cases.writes import AdrTrigger
-from amends.domain.lifecycle import OPEN_STATES
+from amends.domain.codes import CaseKind
+from amends.domain.lifecycle import OPEN_STATES, State
 from amends.providers.models import Provider
 
 router = Router(tags=["cases"])
 
 
 class CaseFilters(Schema):
-    state: list[str] = Field(default_factory=list, description="One or more states.")
-    kind: str | None = None
+    state: list[State] = Field(default_factory=list, description="One or more states.")
+    kind: CaseKind | None = None
     open: bool | None = Field(default=None, description="Only open (true) or finished (false).")
-    customer_id: int | None = None
-    handler_id: int | None = None
+    customer_id: int | None = Field(default=None, ge=1, le=s.MAX_ID)
+    handler_id: int | None = Field(default=None, ge=1, le=s.MAX_ID)
     received_after: s.Instant | None = None
     received_before: s.Instant | None = None
     cursor: str | None = None
@@ -165,24 +167,44 @@ def _register(
     description: str,
     adapt: Callable[[Any, Case, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    def act(request: HttpRequest, reference: str, payload: Any, response: HttpResponse) -> Any:
+    def act(
+        request: HttpRequest, reference: str, response: HttpResponse, payload: Any = None
+    ) -> Any:
         actor = actor_of(request)
         case = case_or_404(actor, reference)
         expected = if_match(request)
-        arguments = payload.model_dump()
+        arguments = (body() if payload is None else payload).model_dump()
         if adapt is not None:
             arguments = adapt(actor, case, arguments)
-        service(
-            case_id=case.pk,
-            actor=actor,
-            now=timezone.now(),
-            expected_version=expected,
-            **arguments,
-        )
+        try:
+            service(
+                case_id=case.pk,
+                actor=actor,
+                now=timezone.now(),
+                expected_version=expected,
+                **arguments,
+            )
+        except CaseError as refused:
+            # The service names its own argument (``duplicate_id``); the client sent another.
+            refused.field = _BODY_FIELD.get(refused.field or "", refused.field)
+            raise
         return _fresh(actor, case.reference, response)
 
     act.__name__ = f"case_{slug.replace('-', '_')}"
-    act.__annotations__["payload"] = body
+    # An action whose body has no required field may be sent with none at all (a client's
+    # bare POST): the body is then its defaults.
+    optional = not any(field.is_required() for field in body.model_fields.values())
+    act.__annotations__["payload"] = body | None if optional else body
+    if not optional:
+        signature = inspect.signature(act)
+        act.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[
+                p.replace(default=inspect.Parameter.empty, annotation=body)
+                if p.name == "payload"
+                else p
+                for p in signature.parameters.values()
+            ]
+        )
     router.post(
         f"/cases/{{reference}}/{slug}",
         auth=WRITE,
@@ -194,6 +216,10 @@ def _register(
         tags=["case actions"],
         openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
     )(idempotent(act))
+
+
+#: A service's argument named in a refusal, as the body's field.
+_BODY_FIELD = {"duplicate_id": "duplicate"}
 
 
 def _merge(actor: Any, case: Case, arguments: dict[str, Any]) -> dict[str, Any]:

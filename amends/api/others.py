@@ -18,6 +18,8 @@ from amends.codes import staff as codes
 from amends.comms import webhooks
 from amends.comms.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
 from amends.domain.access import Work
+from amends.domain.calendar import SUPPORTED_YEARS
+from amends.domain.regulation import C4_START
 from amends.providers.models import ApiToken, Provider, StaffMember
 
 router = Router()
@@ -26,8 +28,8 @@ router = Router()
 
 
 class CustomerFilters(Schema):
-    account_number: str | None = Field(default=None, max_length=50)
-    email: str | None = Field(default=None, max_length=254)
+    account_number: s.SearchText | None = Field(default=None, max_length=50)
+    email: s.SearchText | None = Field(default=None, max_length=254)
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=100)
 
@@ -215,6 +217,14 @@ def code_versions_get(request: HttpRequest, version_id: int) -> s.CodeVersionDet
 def code_versions_check(
     request: HttpRequest, payload: s.CodeCheckBody, response: HttpResponse
 ) -> s.CodeCheckOut:
+    if payload.on is not None and payload.on < C4_START:
+        # (the service would raise LookupError: no rules are held for that day)
+        raise CaseError(
+            f"Amends holds the rules from {C4_START.isoformat()} (GC C4): check on that day "
+            "or later.",
+            field="on",
+            code=ErrorCode.INVALID,
+        )
     result = codes.code_candidate_check(
         actor=actor_of(request), content=payload.content, now=timezone.now(), on=payload.on
     )
@@ -251,6 +261,13 @@ def figures_get(request: HttpRequest, filters: Query[FigureFilters]) -> s.Figure
     today = codes.today_in_london(now)
     default = Period.last_12_months(today)
     period = Period(filters.start or default.start, filters.end or default.end)
+    for field, day in (("start", period.start), ("end", period.end)):
+        if day.year not in SUPPORTED_YEARS:
+            raise CaseError(
+                f"Give a day from {SUPPORTED_YEARS.start} to {SUPPORTED_YEARS.stop - 1}.",
+                field=field,
+                code=ErrorCode.INVALID,
+            )
     if period.end < period.start or (period.end - period.start).days > 3660:
         raise CaseError(
             "The period runs forwards, for at most ten years.",

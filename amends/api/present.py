@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,11 @@ from amends.domain.checks import Finding
 from amends.domain.lifecycle import State
 
 MAX_LIMIT = 100
+#: ``"7"``, ``W/"7"`` (a proxy that compresses answers may weaken the ETag), or ``7``; ASCII
+#: digits only (``str.isdigit`` also takes "²" and "١").
+_ETAG = re.compile(r'(?:W/)?("?)([0-9]{1,9})\1')
+#: What :func:`encode_cursor` makes, decoded.
+_CURSOR = re.compile(r"id:([0-9]{1,19})")
 
 
 def not_found(what: str = "case") -> CaseError:
@@ -43,17 +49,15 @@ def if_match(request: HttpRequest) -> int | None:
     raw = request.headers.get("If-Match")
     if raw is None:
         raise PreconditionRequired
-    value = raw.strip()
+    value = raw.strip(" \t")
     if value == "*":
         return None
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit() or len(value) > 9:
+    found = _ETAG.fullmatch(value)
+    if found is None:
         raise CaseError(
-            'If-Match is the case\'s ETag, like "7".', field="If-Match", code=ErrorCode.INVALID
+            'If-Match is the case\'s one ETag, like "7".', field="If-Match", code=ErrorCode.INVALID
         )
-    return int(value)
+    return int(found.group(2))
 
 
 def encode_cursor(last_id: int) -> str:
@@ -67,11 +71,12 @@ def decode_cursor(cursor: str | None) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError):
         text = ""
-    if not text.startswith("id:") or not text[3:].isdigit() or len(text) > 24:
+    found = _CURSOR.fullmatch(text)
+    if found is None or int(found.group(1)) > s.MAX_ID:
         raise CaseError(
             "The cursor is not one this API gave.", field="cursor", code=ErrorCode.INVALID
         )
-    return int(text[3:])
+    return int(found.group(1))
 
 
 def page(rows: QuerySet[Any], *, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:

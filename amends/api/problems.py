@@ -58,7 +58,10 @@ def problem(
     if request is not None:
         body["instance"] = request.path
     response = HttpResponse(
-        json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_TYPE
+        # (a lone surrogate a client sent, quoted back in a detail, cannot be UTF-8: "?")
+        json.dumps(body, ensure_ascii=False).encode("utf-8", "replace"),
+        status=status,
+        content_type=PROBLEM_TYPE,
     )
     for name, value in (headers or {}).items():
         response[name] = value
@@ -75,6 +78,14 @@ def field_errors(field: str | None, detail: str) -> list[dict[str, str]] | None:
     return [{"pointer": f"#/{field.replace('.', '/')}", "detail": detail}]
 
 
+def _token(part: str) -> str:
+    """A JSON Pointer reference token (RFC 6901: ``~`` as ``~0``, ``/`` as ``~1``), and
+    nothing that cannot be sent (a lone surrogate in a field's name) or is too long to read."""
+    part = part.replace("~", "~0").replace("/", "~1")
+    part = part.encode("utf-8", "replace").decode("utf-8")
+    return part if len(part) <= 100 else part[:100] + "..."
+
+
 def from_validation(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     """pydantic's errors (``loc`` like ``("body", "payload", "summary")``) as pointers into
     the body, or the query/path/header parameter named."""
@@ -84,7 +95,7 @@ def from_validation(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
         message = str(error.get("msg", "Invalid value."))
         if loc and loc[0] == "body":
             path = loc[2:] if len(loc) > 2 else []
-            out.append({"pointer": "#/" + "/".join(path), "detail": message})
+            out.append({"pointer": "#/" + "/".join(_token(p) for p in path), "detail": message})
         elif loc and loc[0] in ("query", "path", "header", "cookie"):
             name = loc[-1] if len(loc) > 1 else ""
             out.append({"parameter": name, "in": loc[0], "detail": message})

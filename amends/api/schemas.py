@@ -6,11 +6,19 @@ without one is refused (``first_received_at`` must say which instant it is).
 """
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from amends.cases.models import AccessNeed, CompensationBasis, CompensationForm, PreferredContact
 from amends.comms.models import WebhookStatus, WebhookType
@@ -31,10 +39,33 @@ def _text_only(value: Any) -> Any:
     raise ValueError("Give an ISO 8601 date or time, like 2026-11-30T09:15:00Z.")
 
 
+def _utc_exists(value: datetime) -> datetime:
+    """An instant that is one in UTC too (``0001-01-01T00:00+01:00`` is not: the database
+    could not be asked about it)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Give a time between the years 1 and 9999 in UTC.") from None
+    return value
+
+
 #: An instant given by a client: ISO 8601 text with its offset.
-Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_utc_exists)]
 #: A UK calendar day given by a client: ISO 8601 text.
 Day = Annotated[date, BeforeValidator(_text_only)]
+
+
+def _storable(value: str) -> str:
+    """Text the database can be asked about: no NUL (PostgreSQL refuses it)."""
+    if "\x00" in value:
+        raise ValueError("Remove the NUL character.")
+    return value
+
+
+#: Text a client searches by (a query parameter).
+SearchText = Annotated[str, AfterValidator(_storable)]
+#: The id of a row (64-bit): a larger number is no row's, and SQLite cannot bind it.
+MAX_ID = 2**63 - 1
 
 
 class Strict(Schema):
@@ -147,7 +178,7 @@ class CaseCreate(Strict):
     summary: str = Field(max_length=200)
     description: str = Field(default="", max_length=20_000)
     category: str = Field(default="", max_length=60)
-    customer_id: StrictInt | None = Field(default=None, ge=1)
+    customer_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
     customer: CustomerIn | None = None
     send_case_link: StrictBool = Field(
         default=False,
@@ -236,7 +267,7 @@ class NoBody(Strict):
 
 class AssignBody(Strict):
     handler_id: StrictInt = Field(
-        ge=1, description="The user id of a member of staff (GET /staff)."
+        ge=1, le=MAX_ID, description="The user id of a member of staff (GET /staff)."
     )
 
 

@@ -89,6 +89,8 @@ def case_get_for(actor: Actor, *, reference: str) -> Case | None:
     """One case of the actor's provider by its reference (None: not found, whoever's it is)."""
     if not isinstance(reference, str) or not 1 <= len(reference) <= 24:
         return None
+    if not reference.isascii() or not reference.isprintable():
+        return None  # no reference is (and PostgreSQL refuses a NUL in a query)
     return (
         case_list_for(actor)
         .select_related("customer", "code_version", "provider", "handler", "merged_into")
