@@ -37,6 +37,7 @@ from amends.codes.render import Format, build_document, render
 from amends.domain.access import Work
 from amends.domain.checks import Finding, Severity, check_code
 from amends.domain.codes import Code, CodeFileError, Problem, parse_code
+from amends.domain.regulation import C4_START
 from amends.providers.models import CodeVersion, Provider
 from amends.providers.services import ProviderError, code_of, code_version_activate
 
@@ -261,6 +262,12 @@ def code_candidate_check(
     (:class:`CodeRejected`, with each problem's path)."""
     actor.require(Work.CHECK_CODE)
     when = on if on is not None else today_in_london(now)
+    if when < C4_START:
+        raise CaseError(
+            f"Codes are checked under the rules from {C4_START:%-d %B %Y} (GC C4) on.",
+            field="on",
+            code=ErrorCode.INVALID,
+        )
     content = code_text(content)
     code = _parse(content, filename=filename, field=field)
     return CandidateCheck(

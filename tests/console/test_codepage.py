@@ -164,6 +164,20 @@ def test_a_role_that_may_not_manage_the_code_cannot_upload(
     assert CodeVersion.objects.count() == before
 
 
+def test_a_check_under_rules_older_than_gc_c4_is_refused_by_field(demo: None) -> None:
+    from datetime import date
+
+    with pytest.raises(CaseError) as refused:
+        code_candidate_check(
+            actor=actor("v4voip-admin"),
+            content=candidate(),
+            now=timezone.now(),
+            on=date(2018, 9, 30),
+        )
+    assert refused.value.code is ErrorCode.INVALID
+    assert refused.value.field == "on"
+
+
 def test_the_service_refuses_a_role_that_may_not_manage_the_code(demo: None) -> None:
     handler, now = actor("v4voip-case_handler"), timezone.now()
     with pytest.raises(CaseError) as refused:
