@@ -64,7 +64,8 @@ def _replay(row: IdempotencyKey) -> HttpResponse:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a POST view (which takes ``response: HttpResponse``) in its transaction and key."""
+    """Wrap a POST view (which takes ``response: HttpResponse``): with a key, in one
+    transaction with its key's row; without, as it is."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -72,8 +73,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         if key is not None:
             key = key.strip(" \t")  # a field value's surrounding white space is not its own
         if key is None:
-            with transaction.atomic():
-                return view(request, *args, **kwargs)
+            # Each service is its own transaction; the answer is read after it committed, so
+            # no lock a service took (the provider's case counter, its ledger) is held while
+            # the answer is built.
+            return view(request, *args, **kwargs)
         if not 1 <= len(key) <= 200 or not key.isprintable() or not key.isascii():
             return problem(
                 "bad_request",
