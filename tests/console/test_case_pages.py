@@ -3,13 +3,13 @@ journeys are in test_journeys.py)."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
 from amends.cases.models import Case
 from tests.console.conftest import signed_in
 
-pytestmark = pytest.mark.django_db
+# (No module-wide django_db mark: each test asks for the database through its fixtures, so
+# that the demo is loaded once for the module; see tests/console/conftest.py.)
 
 
 def v4voip_case(state: str) -> Case:

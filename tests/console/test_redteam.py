@@ -22,7 +22,8 @@ from amends.core.demo import DEMO_PASSWORD
 from amends.providers.models import CodeVersion, StaffMember
 from tests.console.conftest import signed_in
 
-pytestmark = pytest.mark.django_db
+# (No module-wide django_db mark: each test asks for the database through its fixtures, so
+# that the demo is loaded once for the module; see tests/console/conftest.py.)
 
 
 def quiet(username: str) -> Client:
