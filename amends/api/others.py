@@ -351,15 +351,7 @@ def me_get(request: HttpRequest) -> s.TokenInfo:
 
 
 def _endpoint_out(e: WebhookEndpoint) -> s.EndpointOut:
-    return s.EndpointOut(
-        id=e.pk,
-        url=e.url,
-        types=list(e.types),
-        description=e.description,
-        created_at=e.created_at,
-        disabled_at=e.disabled_at,
-        disabled_reason=e.disabled_reason,
-    )
+    return s.EndpointOut.model_validate(e)
 
 
 @router.get(

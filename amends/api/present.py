@@ -15,7 +15,6 @@ from amends.cases.errors import CaseError, ErrorCode
 from amends.cases.models import Case, Compensation, Customer
 from amends.cases.selectors import case_actions_for, case_clocks, case_get_for, case_timeline
 from amends.domain.checks import Finding
-from amends.domain.lifecycle import State
 
 MAX_LIMIT = 100
 #: ``"7"``, ``W/"7"`` (a proxy that compresses answers may weaken the ETag), or ``7``; ASCII
@@ -92,25 +91,7 @@ def page(rows: QuerySet[Any], *, cursor: str | None, limit: int) -> tuple[list[A
 
 
 def case_summary(case: Case) -> s.CaseSummary:
-    return s.CaseSummary(
-        id=case.pk,
-        reference=case.reference,
-        kind=case.kind,
-        state=State(case.state),
-        channel=case.channel,
-        summary=case.summary,
-        customer_id=case.customer_id,
-        handler_id=case.handler_id,
-        escalation_level=case.escalation_level,
-        first_received_at=case.first_received_at,
-        entered_at=case.entered_at,
-        acknowledged_at=case.acknowledged_at,
-        resolved_at=case.resolved_at,
-        adr_letter_issued_at=case.adr_letter_issued_at,
-        adr_letter_trigger=case.adr_letter_trigger,
-        closed_at=case.closed_at,
-        version=case.version,
-    )
+    return s.CaseSummary.model_validate(case)
 
 
 def case_detail(actor: Actor, case: Case, response: HttpResponse | None = None) -> s.CaseDetail:
@@ -152,22 +133,7 @@ def case_detail(actor: Actor, case: Case, response: HttpResponse | None = None) 
 
 
 def customer_out(c: Customer) -> s.CustomerOut:
-    return s.CustomerOut(
-        id=c.pk,
-        customer_type=c.customer_type,
-        contact_name=c.contact_name,
-        business_name=c.business_name,
-        account_number=c.account_number,
-        phone=c.phone,
-        email=c.email,
-        postal_address=c.postal_address,
-        preferred_contact=c.preferred_contact,
-        access_needs=list(c.access_needs or []),
-        other_language=c.other_language,
-        representative_name=c.representative_name,
-        support_contract=c.support_contract,
-        created_at=c.created_at,
-    )
+    return s.CustomerOut.model_validate(c)
 
 
 def compensation_out(c: Compensation) -> s.CompensationOut:
