@@ -312,7 +312,43 @@ def customer_create(
 # --------------------------------------------------------------------------- opening
 
 
+#: (database, provider) pairs whose serial sequence this process has seen committed.
+_SEQUENCES: set[tuple[str, int]] = set()
+
+
 def _next_serial(provider_id: int) -> int:
+    """The provider's next case serial (V4V-26-000123-K).
+
+    On PostgreSQL from the provider's own sequence (``amends_case_serial_<id>``): taking a
+    number holds no lock, so cases of one provider open side by side (a row counter is held
+    until its transaction commits, and opening a case renders and stores its
+    acknowledgement first). A number taken by a transaction that then fails is not used
+    again: references may skip a number, never repeat one. The sequence is made with the
+    provider's first case, after its counter row's last serial (under that row's lock, so
+    two first cases do not both make it); an import that writes cases itself moves it on
+    (``setval``). On SQLite (one writer at a time) the counter row counts."""
+    if connection.vendor == "postgresql":
+        name = f"amends_case_serial_{int(provider_id)}"
+        known = (connection.settings_dict["NAME"], int(provider_id))
+        with connection.cursor() as cursor:
+            if known not in _SEQUENCES:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+                row = cursor.fetchone()
+                if not (row and row[0]):
+                    CaseCounter.objects.get_or_create(provider_id=provider_id)
+                    cursor.execute(
+                        "SELECT last_serial FROM providers_casecounter "
+                        "WHERE provider_id = %s FOR UPDATE",
+                        [provider_id],
+                    )
+                    last = int(cursor.fetchone()[0])
+                    cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {last + 1}")
+                    cursor.execute("SELECT nextval(%s)", [name])
+                    return int(cursor.fetchone()[0])
+                # Remembered once committed (one made in a transaction that rolls back is gone).
+                transaction.on_commit(lambda: _SEQUENCES.add(known))
+            cursor.execute("SELECT nextval(%s)", [name])
+            return int(cursor.fetchone()[0])
     sql = (
         "UPDATE providers_casecounter SET last_serial = last_serial + 1 "
         "WHERE provider_id = %s RETURNING last_serial"
