@@ -76,6 +76,9 @@ class AmendsApi(NinjaAPI):
     take (405), and its root (ninja's raises Http404 outside its handlers: the portal's HTML
     page)."""
 
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        return _problem_media(super().get_openapi_schema(*args, **kwargs), _scopes(self))
+
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         urls = super()._get_urls()
         for pattern in urls:
@@ -219,7 +222,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem("server_error", request=request)
 
 
-def _scopes() -> dict[str, str]:
+def _scopes(api: NinjaAPI) -> dict[str, str]:
     """Each operation's scope, from the auth object it is routed with."""
     found: dict[str, str] = {}
     for _, router in api._routers:
@@ -232,10 +235,9 @@ def _scopes() -> dict[str, str]:
     return found
 
 
-def _problem_media(schema: dict[str, Any]) -> dict[str, Any]:
+def _problem_media(schema: dict[str, Any], scopes: dict[str, str]) -> dict[str, Any]:
     """Error answers are ``application/problem+json`` in the document, as they are sent; each
     operation says which token scope it needs (``x-scope``)."""
-    scopes = _scopes()
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             operation["x-scope"] = scopes.get(operation.get("operationId", ""), "any")
@@ -244,13 +246,3 @@ def _problem_media(schema: dict[str, Any]) -> dict[str, Any]:
                 if str(status).startswith(("4", "5")) and content and "application/json" in content:
                     answer["content"] = {PROBLEM_TYPE: content.pop("application/json")}
     return schema
-
-
-_original_schema = api.get_openapi_schema
-
-
-def _schema(*args: Any, **kwargs: Any) -> Any:
-    return _problem_media(_original_schema(*args, **kwargs))
-
-
-api.get_openapi_schema = _schema  # type: ignore[method-assign]

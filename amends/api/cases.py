@@ -39,7 +39,7 @@ from amends.providers.models import Provider
 router = Router(tags=["cases"])
 
 
-class CaseFilters(Schema):
+class CaseFilters(s.Paged):
     state: list[State] = Field(default_factory=list, description="One or more states.")
     kind: CaseKind | None = None
     open: bool | None = Field(default=None, description="Only open (true) or finished (false).")
@@ -47,8 +47,6 @@ class CaseFilters(Schema):
     handler_id: int | None = Field(default=None, ge=1, le=s.MAX_ID)
     received_after: s.Instant | None = None
     received_before: s.Instant | None = None
-    cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=100)
 
 
 @router.get(

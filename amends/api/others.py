@@ -8,7 +8,15 @@ from pydantic import Field
 from amends.api import schemas as s
 from amends.api.auth import ANY, HOOKS, READ, WRITE, actor_of
 from amends.api.idempotency import idempotent
-from amends.api.present import compensation_out, customer_out, findings_out, not_found, page
+from amends.api.present import (
+    compensation_out,
+    customer_out,
+    decode_cursor,
+    encode_cursor,
+    findings_out,
+    not_found,
+    page,
+)
 from amends.api.problems_doc import ERRORS, ERRORS_READ, IDEMPOTENCY_KEY
 from amends.cases import actions
 from amends.cases.errors import CaseError, ErrorCode
@@ -27,11 +35,9 @@ router = Router()
 # --------------------------------------------------------------------------- customers
 
 
-class CustomerFilters(Schema):
+class CustomerFilters(s.Paged):
     account_number: s.SearchText | None = Field(default=None, max_length=50)
     email: s.SearchText | None = Field(default=None, max_length=254)
-    cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=100)
 
 
 @router.get(
@@ -95,12 +101,10 @@ def customers_create(
 # --------------------------------------------------------------------------- compensation
 
 
-class CompensationFilters(Schema):
+class CompensationFilters(s.Paged):
     applied: bool | None = Field(
         default=None, description="false: not yet applied to an invoice (the billing loop)."
     )
-    cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=100)
 
 
 @router.get(
@@ -450,9 +454,7 @@ def webhook_endpoints_delete(request: HttpRequest, endpoint_id: int) -> Status[N
     return Status(204, None)
 
 
-class DeliveryFilters(Schema):
-    cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=100)
+DeliveryFilters = s.Paged
 
 
 def _delivery_out(d: WebhookDelivery) -> s.DeliveryOut:
@@ -486,8 +488,6 @@ def _delivery_out(d: WebhookDelivery) -> s.DeliveryOut:
 def webhook_deliveries_list(
     request: HttpRequest, endpoint_id: int, filters: Query[DeliveryFilters]
 ) -> s.DeliveryPage:
-    from amends.api.present import decode_cursor, encode_cursor
-
     limit = filters.limit
     rows = webhooks.webhook_delivery_list(
         actor=actor_of(request),

@@ -95,6 +95,13 @@ assert set(AccessNeedValue.__args__) == set(AccessNeed.values)  # type: ignore[a
 # --------------------------------------------------------------------------- customers
 
 
+class Paged(Schema):
+    """A list's page: ``cursor`` as the previous page's ``next_cursor`` gave it."""
+
+    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+
+
 class CustomerIn(Strict):
     """A new customer (the code's collect list: who they are and how to reach them)."""
 
