@@ -19,7 +19,8 @@ neither shares the other's packages or Django settings:
   database, ``AMENDS_VAR_DIR`` a temporary directory, ``LOG_LEVEL=WARNING``): migrate, make a
   provider on the shipped ISS code (``amends/codes/iss.toml``) with a manager and a handler as
   ``tests/cases/conftest.py`` does, then call each typed service of ``amends.cases.actions`` as
-  the manager, intake first (``customer_create`` + ``case_open``, a web-form complaint).
+  the manager, intake first (``case_intake``: a new customer and their web-form complaint in
+  one transaction, as the public form, the API and the console open one).
   Every state-changing call gets a case of its own, brought to the state the action needs
   before the timed section. ``now`` is an aware Europe/London instant, one second later per
   call. Last, a baseline: one ``INSERT`` committed on its own, what a commit costs on that
@@ -306,7 +307,23 @@ def amends_measure(calls: int, warmup: int, counted: int, *, serve_intake: bool)
         )
 
     def intake(_: None) -> object:
-        return open_case(new_customer())
+        n = next(serial)
+        now = clock()
+        return actions.case_intake(
+            provider=provider,
+            customer=actions.NewCustomer(
+                contact_name=f"Pat Example {n}",
+                customer_type=CustomerType.DOMESTIC,
+                email=f"customer{n}@example.invalid",
+            ),
+            kind=CaseKind.COMPLAINT,
+            channel=ChannelType.WEB_FORM,
+            first_received_at=now,
+            summary=TITLE,
+            description=BODY,
+            now=now,
+            actor=actor,
+        )
 
     # Each step takes a case id and does one action at the next instant.
     def step(service: Callable[..., Any], **arguments: Any) -> Callable[[int], object]:
@@ -341,7 +358,7 @@ def amends_measure(calls: int, warmup: int, counted: int, *, serve_intake: bool)
     assigned = (acknowledge, assign)
     # name, what it is (for the 6-statement target), prepare, call
     plan: list[tuple[str, str, Callable[[int], Sequence[Any]], Callable[[Any], object]]] = [
-        ("intake: customer_create + case_open", "create", lambda n: [None] * n, intake),
+        ("intake: case_intake (new customer + case)", "create", lambda n: [None] * n, intake),
         ("case_open", "create", customers, open_case),
         ("case_acknowledge", "transition", cases_after(), acknowledge),
         ("case_assign", "transition", cases_after(acknowledge), assign),

@@ -58,6 +58,7 @@ from amends.cases.writes import (
 )
 from amends.comms.models import OutboxKind
 from amends.comms.outbox import Outbox, customer_recipient
+from amends.core.inserts import insert
 from amends.domain.access import ActorKind, Permission, Work
 from amends.domain.codes import (
     CaseFacts,
@@ -72,7 +73,7 @@ from amends.domain.lifecycle import OPEN_STATES, TERMINAL_STATES, Action, State
 from amends.domain.obligations import LONDON
 from amends.domain.reference import make_reference
 from amends.providers.models import CaseCounter, Provider, StaffMember
-from amends.providers.services import code_of, code_version_in_force
+from amends.providers.services import code_of, code_version_and_head
 
 log = logging.getLogger("amends.cases")
 
@@ -210,6 +211,7 @@ def customer_create(
     representative_name: str = "",
     representative_contact: str = "",
     support_contract: bool = False,
+    _savepoint: bool = True,
 ) -> Customer:
     """A provider's customer (every field checked; an account number is unique per provider)."""
     now = _now(now)
@@ -288,21 +290,25 @@ def customer_create(
             not_before=None,
         )
     # The account number is unique per provider: the database says so (one statement, and no
-    # window between a check and the insert for another process to take the number).
+    # window between a check and the insert for another process to take the number). Inside
+    # case_intake no savepoint is made (on PostgreSQL two round trips): a refusal there
+    # abandons the whole intake anyway.
+    customer = Customer(
+        provider=provider,
+        created_at=now,
+        customer_type=kind.value,
+        employees=employees,
+        preferred_contact=preferred_contact,
+        access_needs=needs,
+        vulnerability_consent_at=vulnerability_consent_at,
+        support_contract=bool(support_contract),
+        representative_authorised_at=now if fields["representative_name"] else None,
+        **fields,
+    )
     try:
-        with transaction.atomic():
-            return Customer.objects.create(
-                provider=provider,
-                created_at=now,
-                customer_type=kind.value,
-                employees=employees,
-                preferred_contact=preferred_contact,
-                access_needs=needs,
-                vulnerability_consent_at=vulnerability_consent_at,
-                support_contract=bool(support_contract),
-                representative_authorised_at=now if fields["representative_name"] else None,
-                **fields,
-            )
+        with transaction.atomic(savepoint=_savepoint):
+            insert([customer])
+            return customer
     except IntegrityError:
         raise v.invalid(
             "account_number", "A customer with that account number already exists."
@@ -377,6 +383,7 @@ def case_open(
     category: str = "",
     first_received_note: str = "",
     link_url_for: Callable[[str], str] | None = None,
+    _savepoint: bool = True,
 ) -> Case:
     """Open a case. ``first_received_at`` is when the provider first heard of it, on any
     channel; when it is earlier than now by more than an hour a note must say why.
@@ -422,14 +429,14 @@ def case_open(
             "Say why the case is entered later than it was first received "
             "(e.g. 'letter arrived Monday', 'call taken at 17:55').",
         )
-    version = code_version_in_force(provider=provider, on=first.astimezone(LONDON).date())
+    version, head = code_version_and_head(provider=provider, on=first.astimezone(LONDON).date())
     if version is None:
         raise v.invalid(
             "first_received_at",
             f"{provider.name} has no Code of Practice in force on "
             f"{first.astimezone(LONDON).date().isoformat()}.",
         )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=_savepoint):
         serial = _next_serial(provider.pk)
         case = Case(
             provider=provider,
@@ -452,7 +459,7 @@ def case_open(
         )
         code, calendar = code_of(version, provider)
         rows = reconcile(case, code, calendar, now=now)
-        case.save(force_insert=True)
+        insert([case])
         for row in rows:
             row.case_id = case.pk
         upsert(rows)
@@ -460,13 +467,14 @@ def case_open(
         token = ""
         if link_url_for is not None:
             token = secrets.token_urlsafe(32)
-            link = CaseLink.objects.create(
+            link = CaseLink(
                 provider_id=provider.pk,
                 case=case,
                 token_hash=token_hash(token),
                 created_at=now,
                 expires_at=now + LINK_LIFETIME,
             )
+            insert([link])
             link_payload = {"url": link_url_for(token), "expires": link.expires_at.isoformat()}
         if _promises_acknowledgement(code, case) or link_url_for is not None:
             # The code promises an acknowledgement for this case (timed or not: V4VoIP's
@@ -507,7 +515,7 @@ def case_open(
                 kind=EventKind.CASE_LINK_SENT,
                 data={"expires_at": (now + LINK_LIFETIME).isoformat(), "with": "acknowledgement"},
             )
-        chain.flush()
+        chain.flush(head=head)
     case.link_token = token  # type: ignore[attr-defined]
     log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
     return case
@@ -557,7 +565,7 @@ def case_intake(
     with transaction.atomic():
         if isinstance(customer, NewCustomer):
             fields = {f.name: getattr(customer, f.name) for f in dataclass_fields(customer)}
-            record = customer_create(provider=provider, now=now, **fields)
+            record = customer_create(provider=provider, now=now, _savepoint=False, **fields)
         else:
             found = (
                 Customer.objects.filter(provider_id=provider.pk, pk=customer).first()
@@ -580,6 +588,9 @@ def case_intake(
             category=category,
             first_received_note=first_received_note,
             link_url_for=link_url_for,
+            # This transaction is the intake's own (or a savepoint of the caller's): nothing
+            # inside it needs one more.
+            _savepoint=False,
         )
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from amends.cases.models import Case, Obligation
+from amends.core.inserts import Upsert, insert
 from amends.domain.calendar import BusinessCalendar
 from amends.domain.codes import CaseFacts, CaseKind, ChannelType, Code, Duration
 from amends.domain.lifecycle import State
@@ -48,14 +49,31 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
+#: promises_in_force is pure: its answers, per parsed code object (codes are parsed once per
+#: process and never change; the entry holds the code itself, so its id is not reused while
+#: the entry lives). Bounded: cleared when full.
+_PROMISES: dict[tuple[Any, ...], tuple[Code, tuple[PromiseInForce, ...]]] = {}
+_PROMISES_MAX = 4096
+
+
 def promises(case: Case, code: Code) -> tuple[PromiseInForce, ...]:
-    return promises_in_force(
-        code,
-        kind=CaseKind(case.kind),
-        first_received=case.first_received_at.astimezone(LONDON).date(),
-        facts=CaseFacts(channel=ChannelType(case.channel), support_contract=case.support_contract),
-        member_scheme=case.adr_scheme or None,
+    kind = CaseKind(case.kind)
+    first = case.first_received_at.astimezone(LONDON).date()
+    case_facts = CaseFacts(
+        channel=ChannelType(case.channel), support_contract=case.support_contract
     )
+    scheme = case.adr_scheme or None
+    key = (id(code), kind, first, case_facts, scheme)
+    found = _PROMISES.get(key)
+    if found is not None and found[0] is code:
+        return found[1]
+    answer = promises_in_force(
+        code, kind=kind, first_received=first, facts=case_facts, member_scheme=scheme
+    )
+    if len(_PROMISES) >= _PROMISES_MAX:
+        _PROMISES.clear()
+    _PROMISES[key] = (code, answer)
+    return answer
 
 
 def facts(case: Case) -> ClockFacts:
@@ -94,11 +112,23 @@ def _stored_state(derived: DerivedObligation) -> str:
     return derived.status.value
 
 
+def _derivation_key(case: Case, code: Code) -> tuple[Any, ...]:
+    """What a case's derived clocks depend on (its facts, and its promises' inputs)."""
+    return (facts(case), case.channel, case.support_contract, case.adr_scheme, id(code))
+
+
+def clocks_current(case: Case, code: Code) -> bool:
+    """Whether ``case.clocks`` was reconciled on this case's present facts (in this process):
+    then every clock its facts derive is in it, and a message need not derive them again."""
+    return bool(getattr(case, "_reconciled_on", None) == _derivation_key(case, code))
+
+
 def reconcile(
     case: Case, code: Code, calendar: BusinessCalendar, *, now: datetime
 ) -> list[Obligation]:
     """Bring ``case.clocks`` up to date and return the rows to upsert (new or changed)."""
-    derived = derive(facts(case), promises(case, code), calendar)
+    known = _derivation_key(case, code)
+    derived = derive(known[0], promises(case, code), calendar)
     stored: dict[str, list[Any]] = dict(case.clocks or {})
     changed: list[Obligation] = []
 
@@ -152,6 +182,7 @@ def reconcile(
             stored[key] = entry
             changed.append(row(None, key, *entry))
     case.clocks = stored
+    case._reconciled_on = known  # type: ignore[attr-defined]
     return changed
 
 
@@ -166,15 +197,12 @@ def mirror(obligation: Obligation) -> list[Any]:
     ]
 
 
+_UPSERT = Upsert(unique=("case", "key"), update=("state", "due_at", "met_at"))
+
+
 def upsert(rows: list[Obligation]) -> None:
     """Write new and changed clocks in one statement (INSERT ... ON CONFLICT DO UPDATE)."""
-    if rows:
-        Obligation.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["case", "key"],
-            update_fields=["state", "due_at", "met_at"],
-        )
+    insert(rows, conflict=_UPSERT)
 
 
 def cancel_pending(case: Case) -> list[Obligation]:

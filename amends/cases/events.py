@@ -34,6 +34,7 @@ from django.db import connection, connections
 from amends.cases.models import Case, Event
 from amends.comms import webhooks
 from amends.comms.models import WebhookDelivery
+from amends.core.inserts import insert
 from amends.domain import audit
 from amends.domain.lifecycle import Action
 from amends.providers.models import ProviderLedger
@@ -139,13 +140,13 @@ class Chain:
                 cursor.execute(_MOVE, [head[0] + count, last, self.provider_id, head[0], head[1]])
                 moved = cursor.fetchone()
             if moved is not None:
-                Event.objects.bulk_create(events)
+                insert(events)
                 self._deliver(events, moved[0])
                 self.pending.clear()
                 return events
         sequence, previous, routes = _ledger_advance(self.provider_id, count)
         events, last = self._sealed(sequence - count, previous)
-        Event.objects.bulk_create(events)
+        insert(events)
         ProviderLedger.objects.filter(provider_id=self.provider_id).update(last_event_hash=last)
         self._deliver(events, routes)
         self.pending.clear()

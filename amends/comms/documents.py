@@ -112,6 +112,7 @@ def _templates_changed(*, setting: str, **kwargs: Any) -> None:
     """A change of ``TEMPLATES`` (tests, a provider's directory) takes effect at once."""
     if setting == "TEMPLATES":
         _engine.cache_clear()
+        _chosen.clear()
 
 
 def template_names(name: str, provider_slug: str | None) -> list[str]:
@@ -122,10 +123,21 @@ def template_names(name: str, provider_slug: str | None) -> list[str]:
     return names
 
 
+#: The template each (name, provider, marker) resolved to. The engine's cached loader keeps
+#: what it compiled, but a provider without an override of a name pays a refused look-up
+#: of its own directory each time; this keeps the answer (cleared with the engines).
+_chosen: dict[tuple[str, str | None, str], Template] = {}
+
+
 def _template(name: str, provider_slug: str | None) -> Template:
+    key = (name, provider_slug, MISSING)
+    found = _chosen.get(key)
+    if found is not None:
+        return found
     html = name.endswith(".html")
     engine = _engine(html, MISSING)
     template: Template = engine.select_template(template_names(name, provider_slug))
+    _chosen[key] = template
     return template
 
 
@@ -148,7 +160,7 @@ def render_template(name: str, context: Mapping[str, Any]) -> str:
     ext = "html" if html else "txt"
     data = dict(context)
     data["body_template"] = _template(f"{context['kind']}.{ext}", slug)
-    data["partials"] = {part: template_names(f"_{part}.{ext}", slug) for part in PARTIALS}
+    data["partials"] = {part: _template(f"_{part}.{ext}", slug) for part in PARTIALS}
     return _template(name, slug).render(Context(data, autoescape=html))
 
 
@@ -358,7 +370,19 @@ def _clock_dates(case: Any, code: Code | None, calendar: Any) -> dict[str, datet
         state, due_at, _met, kind = entry[0], entry[1], entry[2], entry[3]
         if due_at:
             entries.append((str(kind), str(state), datetime.fromisoformat(due_at)))
-    if code is not None and calendar is not None and getattr(case, "first_received_at", None):
+    current = False
+    if code is not None and hasattr(case, "_reconciled_on"):
+        from amends.cases.clocks import clocks_current
+
+        # Reconciled on these very facts (opening a case reconciles before it writes the
+        # acknowledgement): every clock they derive is stored already.
+        current = clocks_current(case, code)
+    if (
+        code is not None
+        and calendar is not None
+        and not current
+        and getattr(case, "first_received_at", None)
+    ):
         from amends.cases.clocks import facts, promises
         from amends.domain.obligations import derive
 

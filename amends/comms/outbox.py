@@ -24,6 +24,7 @@ from django.contrib.auth.models import User
 
 from amends.comms.documents import render_message
 from amends.comms.models import Audience, OutboxChannel, OutboxKind, OutboxMessage
+from amends.core.inserts import insert
 
 #: Formats that need a printed letter, whatever else the customer prefers.
 PRINT_FORMATS = frozenset({"large_print", "braille"})
@@ -131,5 +132,5 @@ class Outbox:
 
     def flush(self) -> None:
         if self.rows:
-            OutboxMessage.objects.bulk_create(self.rows, ignore_conflicts=True)
+            insert(self.rows, conflict="ignore")
             self.rows = []

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from amends.domain.access import Role
 from amends.domain.calendar import BusinessCalendar
@@ -194,19 +194,57 @@ def code_version_activate(
     return version
 
 
-def code_version_in_force(*, provider: Provider, on: date) -> CodeVersion | None:
-    return (
-        CodeVersion.objects.filter(provider=provider, effective_from__lte=on)
-        .defer("content")  # read once per process by code_of, not with every case
-        .order_by("-effective_from", "-activated_at")
-        .first()
+#: The version in force and the provider's ledger head, in one statement written once (the
+#: ORM spends longer building this query than the database answering it; every opening and
+#: public page asks it). ``content`` is left out: code_of reads it once per process.
+_IN_FORCE_COLUMNS = ("id", "provider_id", "version", "sha256", "effective_from", "activated_by_id")
+_IN_FORCE = (
+    "SELECT v.id, v.provider_id, v.version, v.sha256, v.effective_from, v.activated_by_id, "
+    "v.activated_at, l.last_event_sequence, l.last_event_hash "
+    "FROM providers_codeversion v "
+    "LEFT JOIN providers_providerledger l ON l.provider_id = v.provider_id "
+    "WHERE v.provider_id = %s AND v.effective_from <= %s "
+    "ORDER BY v.effective_from DESC, v.activated_at DESC, v.id DESC LIMIT 1"
+)
+
+
+def _instant(value: datetime | str) -> datetime:
+    """A stored instant as an aware UTC datetime (SQLite gives naive UTC, or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def code_version_and_head(
+    *, provider: Provider, on: date
+) -> tuple[CodeVersion | None, tuple[int, str] | None]:
+    """The code version in force on ``on`` (its text deferred) and the provider's ledger
+    head as read now, unlocked (None when the provider has no ledger row yet): what opening
+    a case reads before it writes (Chain.flush seals on that head if it has not moved)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_IN_FORCE, [provider.pk, on])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    effective = row[4] if isinstance(row[4], date) else date.fromisoformat(str(row[4]))
+    version = CodeVersion.from_db(
+        connection.alias,
+        [*_IN_FORCE_COLUMNS, "activated_at"],
+        [*row[:4], effective, row[5], _instant(row[6])],
     )
+    head = (int(row[7]), str(row[8])) if row[7] is not None else None
+    return version, head
+
+
+def code_version_in_force(*, provider: Provider, on: date) -> CodeVersion | None:
+    return code_version_and_head(provider=provider, on=on)[0]
 
 
 __all__ = [
     "ProviderError",
     "code_of",
     "code_version_activate",
+    "code_version_and_head",
     "code_version_in_force",
     "provider_closed_dates",
     "provider_create",

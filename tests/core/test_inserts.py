@@ -1,0 +1,162 @@
+"""amends.core.inserts: rows written by one prepared INSERT are the rows the ORM writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+import amends
+from amends.cases.models import Customer, Obligation
+from amends.core.inserts import Upsert, insert
+from amends.domain.codes import Nation
+from amends.providers.services import code_version_activate, provider_create
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def provider() -> Any:
+    found = provider_create(
+        slug="acme",
+        name="Acme",
+        nation=Nation.ENGLAND_AND_WALES,
+        reference_prefix="ACM",
+        adr_scheme="communications-ombudsman",
+    )
+    code_version_activate(
+        provider=found,
+        content=(Path(amends.__file__).parent / "codes" / "template.toml").read_text(),
+        effective_from=date(2020, 1, 1),
+        activated_by=None,
+        now=NOW,
+    )
+    return found
+
+
+def customer(provider: Any, n: int, **extra: Any) -> Customer:
+    values: dict[str, Any] = {
+        "provider": provider,
+        "contact_name": f"Pat Example {n} — Ŵyn",
+        "customer_type": "domestic",
+        "email": f"pat{n}@example.invalid",
+        "postal_address": "1 High Street\nEbbw Vale\nNP23 6AA",
+        "access_needs": ["large_print", "braille"],
+        "employees": 3,
+        "support_contract": True,
+        "vulnerability_note": "Hard of hearing",
+        "vulnerability_consent_at": NOW,
+        "created_at": NOW,
+    }
+    values.update(extra)
+    return Customer(**values)
+
+
+def stored(pk: int) -> dict[str, Any]:
+    found = model_to_dict(Customer.objects.get(pk=pk))
+    found.pop("id")
+    return found
+
+
+def test_a_row_is_stored_as_the_orm_stores_it(provider: Any) -> None:
+    by_orm = customer(provider, 1)
+    by_orm.save(force_insert=True)
+    by_insert = customer(provider, 1)
+    insert([by_insert])
+    assert by_insert.pk is not None and by_insert.pk != by_orm.pk
+    assert by_insert._state.adding is False and by_insert._state.db == "default"
+    assert stored(by_insert.pk) == stored(by_orm.pk)
+    # Read back, every typed value is what was given (aware instants, lists, booleans).
+    again = Customer.objects.get(pk=by_insert.pk)
+    assert again.vulnerability_consent_at == NOW
+    assert again.access_needs == ["large_print", "braille"]
+    assert again.support_contract is True and again.employees == 3
+
+
+def test_several_rows_in_one_statement_get_their_own_keys_in_order(provider: Any) -> None:
+    rows = [customer(provider, n, account_number=f"A{n}") for n in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        insert(rows)
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("INSERT")]) == 1
+    for row in rows:
+        assert Customer.objects.get(pk=row.pk).account_number == row.account_number
+
+
+def test_a_clash_raises_as_the_orm_would_and_writes_nothing(provider: Any) -> None:
+    insert([customer(provider, 1, account_number="X1")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert([customer(provider, 2, account_number="X1")])
+    assert Customer.objects.filter(account_number="X1").count() == 1
+
+
+def test_ignore_skips_the_clashing_row_only(provider: Any) -> None:
+    insert([customer(provider, 1, account_number="X1")])
+    insert(
+        [customer(provider, 2, account_number="X1"), customer(provider, 3, account_number="X3")],
+        conflict="ignore",
+    )
+    assert sorted(Customer.objects.values_list("account_number", flat=True)) == ["X1", "X3"]
+
+
+def test_upsert_updates_only_the_named_columns(provider: Any) -> None:
+    from amends.cases.actions import case_open
+    from amends.cases.actors import system_actor
+    from amends.domain.codes import CaseKind, ChannelType
+
+    owner = customer(provider, 1)
+    insert([owner])
+    case = case_open(
+        provider=provider,
+        customer=owner,
+        kind=CaseKind.COMPLAINT,
+        channel=ChannelType.PHONE,
+        first_received_at=NOW,
+        summary="No dial tone",
+        now=NOW,
+        actor=system_actor(provider.pk),
+    )
+    first = Obligation(
+        provider_id=provider.pk,
+        case=case,
+        key="probe",
+        kind="resolve",
+        due_at=NOW,
+        state="pending",
+        origin="code",
+        source="first",
+    )
+    insert([first], conflict=Upsert(unique=("case", "key"), update=("state", "met_at")))
+    second = Obligation(
+        provider_id=provider.pk,
+        case=case,
+        key="probe",
+        kind="resolve",
+        due_at=NOW,
+        state="met",
+        met_at=NOW,
+        origin="code",
+        source="second",
+    )
+    insert([second], conflict=Upsert(unique=("case", "key"), update=("state", "met_at")))
+    row = Obligation.objects.get(case=case, key="probe")
+    assert (row.state, row.met_at, row.source) == ("met", NOW, "first")
+    assert second.pk == first.pk == row.pk
+
+
+def test_what_it_cannot_write_as_the_orm_does_is_refused(provider: Any) -> None:
+    from amends.providers.models import Provider
+
+    with pytest.raises(ValueError, match="one model"):
+        insert([customer(provider, 1), Provider(slug="x", name="X")])
+    saved = customer(provider, 2)
+    insert([saved])
+    with pytest.raises(ValueError, match="primary key"):
+        insert([saved, customer(provider, 3)])
+    assert insert([]) is None
