@@ -322,6 +322,15 @@ def customer_create(
 _SEQUENCES: set[tuple[str, int]] = set()
 
 
+def _known_sequence(provider_id: int) -> str:
+    """The provider's serial sequence when this process has seen it committed (PostgreSQL):
+    opening then takes its number with the code version read, in the same round trip."""
+    if connection.vendor != "postgresql":
+        return ""
+    known = (connection.settings_dict["NAME"], int(provider_id))
+    return f"amends_case_serial_{int(provider_id)}" if known in _SEQUENCES else ""
+
+
 def _next_serial(provider_id: int) -> int:
     """The provider's next case serial (V4V-26-000123-K).
 
@@ -338,6 +347,8 @@ def _next_serial(provider_id: int) -> int:
         known = (connection.settings_dict["NAME"], int(provider_id))
         with connection.cursor() as cursor:
             if known not in _SEQUENCES:
+                # Remembered once committed (one made in a transaction that rolls back is gone).
+                transaction.on_commit(lambda: _SEQUENCES.add(known))
                 cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
                 row = cursor.fetchone()
                 if not (row and row[0]):
@@ -351,8 +362,6 @@ def _next_serial(provider_id: int) -> int:
                     cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {last + 1}")
                     cursor.execute("SELECT nextval(%s)", [name])
                     return int(cursor.fetchone()[0])
-                # Remembered once committed (one made in a transaction that rolls back is gone).
-                transaction.on_commit(lambda: _SEQUENCES.add(known))
             cursor.execute("SELECT nextval(%s)", [name])
             return int(cursor.fetchone()[0])
     sql = (
@@ -429,7 +438,11 @@ def case_open(
             "Say why the case is entered later than it was first received "
             "(e.g. 'letter arrived Monday', 'call taken at 17:55').",
         )
-    version, head = code_version_and_head(provider=provider, on=first.astimezone(LONDON).date())
+    version, head, serial = code_version_and_head(
+        provider=provider,
+        on=first.astimezone(LONDON).date(),
+        serial_from=_known_sequence(provider.pk),
+    )
     if version is None:
         raise v.invalid(
             "first_received_at",
@@ -437,7 +450,8 @@ def case_open(
             f"{first.astimezone(LONDON).date().isoformat()}.",
         )
     with transaction.atomic(savepoint=_savepoint):
-        serial = _next_serial(provider.pk)
+        if serial is None:
+            serial = _next_serial(provider.pk)
         case = Case(
             provider=provider,
             customer=customer,

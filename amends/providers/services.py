@@ -200,7 +200,7 @@ def code_version_activate(
 _IN_FORCE_COLUMNS = ("id", "provider_id", "version", "sha256", "effective_from", "activated_by_id")
 _IN_FORCE = (
     "SELECT v.id, v.provider_id, v.version, v.sha256, v.effective_from, v.activated_by_id, "
-    "v.activated_at, l.last_event_sequence, l.last_event_hash "
+    "v.activated_at, l.last_event_sequence, l.last_event_hash{serial} "
     "FROM providers_codeversion v "
     "LEFT JOIN providers_providerledger l ON l.provider_id = v.provider_id "
     "WHERE v.provider_id = %s AND v.effective_from <= %s "
@@ -215,17 +215,26 @@ def _instant(value: datetime | str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+_SQL_PLAIN = _IN_FORCE.format(serial="")
+_SQL_SERIAL = _IN_FORCE.format(serial=", nextval(%s)")
+
+
 def code_version_and_head(
-    *, provider: Provider, on: date
-) -> tuple[CodeVersion | None, tuple[int, str] | None]:
-    """The code version in force on ``on`` (its text deferred) and the provider's ledger
-    head as read now, unlocked (None when the provider has no ledger row yet): what opening
-    a case reads before it writes (Chain.flush seals on that head if it has not moved)."""
+    *, provider: Provider, on: date, serial_from: str = ""
+) -> tuple[CodeVersion | None, tuple[int, str] | None, int | None]:
+    """The code version in force on ``on`` (its text deferred), the provider's ledger head as
+    read now, unlocked (None when the provider has no ledger row yet), and with
+    ``serial_from`` (a PostgreSQL sequence) its next value: what opening a case reads before
+    it writes, in one round trip (Chain.flush seals on that head if it has not moved). No
+    number is taken when no version is in force."""
     with connection.cursor() as cursor:
-        cursor.execute(_IN_FORCE, [provider.pk, on])
+        if serial_from:
+            cursor.execute(_SQL_SERIAL, [serial_from, provider.pk, on])
+        else:
+            cursor.execute(_SQL_PLAIN, [provider.pk, on])
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None, None, None
     effective = row[4] if isinstance(row[4], date) else date.fromisoformat(str(row[4]))
     version = CodeVersion.from_db(
         connection.alias,
@@ -233,7 +242,7 @@ def code_version_and_head(
         [*row[:4], effective, row[5], _instant(row[6])],
     )
     head = (int(row[7]), str(row[8])) if row[7] is not None else None
-    return version, head
+    return version, head, (int(row[9]) if serial_from else None)
 
 
 def code_version_in_force(*, provider: Provider, on: date) -> CodeVersion | None:

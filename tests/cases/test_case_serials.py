@@ -81,3 +81,20 @@ def test_a_case_opens_while_another_openings_serial_is_taken_and_uncommitted() -
             cursor.execute("RESET lock_timeout")
     assert "slow_error" not in results, results
     assert serial(results["fast"]) == results["slow"] + 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite counts on its counter row, in the writer"
+)
+@pytest.mark.django_db(transaction=True)
+def test_once_its_sequence_is_known_an_opening_takes_its_number_with_the_code_version() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    world = make_world("serials2", "v4voip.toml", "SQN", "communications-ombudsman")
+    first = serial(_open(world).reference)  # makes the sequence, remembered once committed
+    with CaptureQueriesContext(connection) as queries:
+        later = [serial(_open(world).reference) for _ in range(3)]
+    assert later == [first + 1, first + 2, first + 3]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if s.startswith("SELECT nextval")]
+    assert len([s for s in sql if "nextval" in s and "providers_codeversion" in s]) == 3
