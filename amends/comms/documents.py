@@ -32,6 +32,7 @@ names the ADR scheme and how to reach it, and says it is free (DMCC Act 2024 s30
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -293,9 +294,26 @@ def _channel_context(channel: Any) -> dict[str, Any]:
     }
 
 
+#: The provider context of each (parsed code, slug): a code never changes once parsed (the
+#: entry holds it, so its id is not reused while the entry lives). Bounded.
+_PROVIDER_CONTEXTS: dict[tuple[int, str], tuple[Code, dict[str, Any]]] = {}
+
+
 def _provider_context(provider: Any, code: Code | None) -> dict[str, Any]:
-    """The provider's details, as its published code gives them."""
+    """The provider's details, as its published code gives them (a copy: callers may add)."""
     slug = getattr(provider, "slug", "") or ""
+    if code is not None:
+        found = _PROVIDER_CONTEXTS.get((id(code), slug))
+        if found is None or found[0] is not code:
+            if len(_PROVIDER_CONTEXTS) >= 256:
+                _PROVIDER_CONTEXTS.clear()
+            found = (code, _provider_context_of(slug, code))
+            _PROVIDER_CONTEXTS[(id(code), slug)] = found
+        return copy.deepcopy(found[1])
+    return _provider_context_of(slug, None, provider)
+
+
+def _provider_context_of(slug: str, code: Code | None, provider: Any = None) -> dict[str, Any]:
     if code is None:
         name = str(getattr(provider, "name", ""))
         return {

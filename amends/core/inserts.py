@@ -39,12 +39,56 @@ class Upsert:
 
 Conflict = Literal["error", "ignore"] | Upsert
 
-_SHAPES: dict[tuple[Any, ...], tuple[str, list[Field[Any, Any]], bool]] = {}
+_MISSING = object()
+
+#: A column whose field stores a value of exactly this type as it is (the ORM's preparation
+#: of it returns it unchanged): text for text fields, int for integer fields and keys, bool
+#: for booleans. Any other value (and every other field: dates, JSON) goes the ORM's way.
+_AS_IS: dict[str, type] = {
+    "CharField": str,
+    "TextField": str,
+    "EmailField": str,
+    "SlugField": str,
+    "IntegerField": int,
+    "SmallIntegerField": int,
+    "BigIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveSmallIntegerField": int,
+    "PositiveBigIntegerField": int,
+    "BooleanField": bool,
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    field: Field[Any, Any]
+    attname: str
+    #: The type stored as it is, or None (always prepared by the field).
+    as_is: type | None
+    #: Whether None is stored as NULL as it is (a nullable field of a kind above).
+    null_as_is: bool
+
+
+_SHAPES: dict[tuple[Any, ...], tuple[str, list[_Column], bool]] = {}
+
+
+def _column(field: Field[Any, Any]) -> _Column:
+    kind = field.get_internal_type()
+    target = field.target_field if field.is_relation else field  # type: ignore[attr-defined]
+    if field.is_relation:
+        kind = target.get_internal_type()
+        if kind in ("AutoField", "BigAutoField", "SmallAutoField"):
+            kind = "IntegerField"
+    as_is = _AS_IS.get(kind)
+    # auto_now / auto_now_add set the value in pre_save: never as it is.
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        as_is = None
+    return _Column(field, field.attname, as_is, as_is is not None and field.null)
 
 
 def _shape(
     vendor: str, alias: str, model: type[Model], count: int, with_pk: bool, conflict: Conflict
-) -> tuple[str, list[Field[Any, Any]], bool]:
+) -> tuple[str, list[_Column], bool]:
     key = (alias, model, count, with_pk, conflict)
     found = _SHAPES.get(key)
     if found is not None:
@@ -84,7 +128,7 @@ def _shape(
     sql = (
         f"{verb} INTO {quote(opts.db_table)} ({columns}) VALUES " + ", ".join([row] * count) + tail
     )
-    found = (sql, fields, returning)
+    found = (sql, [_column(f) for f in fields], returning)
     _SHAPES[key] = found
     return found
 
@@ -100,14 +144,22 @@ def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict 
     if any((r.pk is not None) is not with_pk for r in rows):
         raise ValueError("insert needs every row with a primary key, or none")
     connection = connections[using]
-    sql, fields, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
+    sql, columns, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
     params: list[Any] = []
+    append = params.append
     for obj in rows:
-        for f in fields:
+        values = obj.__dict__
+        for column in columns:
+            if column.as_is is not None:
+                value = values.get(column.attname, _MISSING)
+                if type(value) is column.as_is or (value is None and column.null_as_is):
+                    append(value)
+                    continue
+            f = column.field
             value = f.pre_save(obj, True)
             if hasattr(value, "resolve_expression"):
                 raise ValueError(f"{model.__name__}.{f.name}: an expression needs the ORM")
-            params.append(f.get_db_prep_save(value, connection=connection))
+            append(f.get_db_prep_save(value, connection=connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall() if returning else []
