@@ -4,7 +4,8 @@ Run from the repository root (PostgreSQL at 127.0.0.1:5432, trust auth)::
 
     python -m benchmarks.public [--write] [--clients 4] [--seconds 20] [--rounds 4]
         [--warmup 3] [--case-gets 100] [--databases sqlite,postgresql]
-        [--postgres postgres://root@127.0.0.1:5432/postgres] [--helpdesk-venv var/helpdesk-venv]
+        [--filings 400] [--postgres postgres://root@127.0.0.1:5432/postgres]
+        [--helpdesk-venv var/helpdesk-venv]
 
 For each database it makes two scratch databases (``benchmarks.services.scratch_databases``:
 temporary SQLite files, or two databases created on the PostgreSQL server and dropped
@@ -43,6 +44,15 @@ p95 seconds per submission, HTTP requests per submission, and the final POST alo
 one POST, Amends' check-your-answers POST). The target: Amends' submissions/s at least twice
 helpdesk's.
 
+Then the form submission alone (``--filings`` per server, 0 for none), in the same
+alternating rounds: that many visitors are made ready first, not timed (Amends: every question
+page answered and check-your-answers opened, so the session holds the answers; helpdesk: its
+form opened, for the CSRF token), then ``--clients`` threads send them as fast as the server
+answers: Amends' check-your-answers POST (the case is opened) and helpdesk's form POST, each
+answered by its redirect (not followed). POSTs/s = POSTs over the wall time of the sending
+only. This is "form submissions per second" read literally; the journey above is what one
+customer costs in all.
+
 Last, the customer's case page, ``/v4voip/case/<token>/``: one more complaint through the form,
 its link read from the database (the acknowledgement's payload ``url`` in the outbox; never
 printed), ``--case-gets`` GETs after 10 not recorded: the round trip seen by the client and the
@@ -72,6 +82,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -337,6 +348,139 @@ def helpdesk_submit(browser: Browser, serial: int) -> float:
 
 
 Submit = Callable[[Browser, int], float]
+
+
+# --------------------------------------------------------------------------- the filing POST alone
+
+
+@dataclass
+class Prepared:
+    """A visitor ready to send: their cookies, the form's CSRF token and what to post."""
+
+    cookies: dict[str, str]
+    path: str
+    data: list[tuple[str, str]]
+    location: str
+
+
+def amends_prepare(browser: Browser, serial: int) -> Prepared:
+    """Answer every question page and open check-your-answers: all but the sending."""
+    answers = amends_answers(serial)
+    base = f"/{SLUG}/{KIND}/"
+    path = base
+    for index, step in enumerate(STEPS):
+        _, _, page = _expect(browser.request("GET", path), 200)
+        following = f"{base}{STEPS[index + 1]}/" if index + 1 < len(STEPS) else f"{base}check/"
+        data = [("csrfmiddlewaretoken", _token(page)), *answers[step]]
+        _, path, _ = _expect(browser.request("POST", path, data), 302, following)
+        path = urlsplit(path).path
+    _, _, page = _expect(browser.request("GET", path), 200)
+    return Prepared(
+        dict(browser.cookies),
+        path,
+        [("csrfmiddlewaretoken", _token(page)), ("website", "")],
+        f"{base}sent/",
+    )
+
+
+def helpdesk_prepare(browser: Browser, serial: int) -> Prepared:
+    """Open helpdesk's form and fill it in: all but the sending."""
+    path = "/helpdesk/tickets/submit/"
+    _, _, page = _expect(browser.request("GET", path), 200)
+    queue = QUEUE_OPTION.search(page)
+    if queue is None:
+        raise HTTPFailure("helpdesk's form offers no queue")
+    data = [
+        ("csrfmiddlewaretoken", _token(page)),
+        ("queue", queue.group(1)),
+        ("title", TITLE),
+        ("body", BODY),
+        ("priority", "3"),
+        ("due_date", ""),
+        ("submitter_email", f"customer{serial}@example.invalid"),
+    ]
+    return Prepared(dict(browser.cookies), path, data, "/helpdesk/view/")
+
+
+Prepare = Callable[[Browser, int], Prepared]
+
+
+def _in_threads(clients: int, work: Callable[[Browser], None], host: str) -> list[str]:
+    errors: list[str] = []
+
+    def client() -> None:
+        browser = Browser(host)
+        try:
+            work(browser)
+        except Exception as error:  # noqa: BLE001 - any failure fails the run, reported
+            errors.append(f"{type(error).__name__}: {error}"[:3000])
+        finally:
+            browser.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def filing(
+    host: str, prepare: Prepare, tally: Tally, *, clients: int, count: int, first_serial: int
+) -> None:
+    """``count`` visitors made ready (untimed), then sent by ``clients`` threads as fast as
+    the server answers: the form submissions alone, each a POST answered by its redirect."""
+    ready: list[Prepared] = []
+    serials = iter(range(first_serial, first_serial + count))
+    lock = threading.Lock()
+
+    def make(browser: Browser) -> None:
+        while True:
+            with lock:
+                serial = next(serials, None)
+            if serial is None:
+                return
+            browser.new_visitor()
+            item = prepare(browser, serial)
+            with lock:
+                ready.append(item)
+
+    tally.errors += _in_threads(clients, make, host)
+    if tally.errors:
+        return
+
+    def send(browser: Browser) -> None:
+        while True:
+            with lock:
+                if not ready:
+                    return
+                item = ready.pop()
+            browser.new_visitor()
+            browser.cookies = dict(item.cookies)
+            began = time.perf_counter()
+            _expect(browser.request("POST", item.path, item.data), 302, item.location)
+            took = time.perf_counter() - began
+            with tally.lock:
+                tally.final.append(took)
+                tally.seconds.append(took)
+                tally.requests.append(1)
+
+    began = time.perf_counter()
+    tally.errors += _in_threads(clients, send, host)
+    tally.wall += time.perf_counter() - began
+
+
+def filing_figures(tally: Tally) -> dict[str, Any]:
+    done = len(tally.final)
+    return {
+        "posts": done,
+        "wall_s": round(tally.wall, 3),
+        "posts_per_s": done / tally.wall if tally.wall else None,
+        "median_ms": statistics.median(tally.final) * 1000 if done else None,
+        "p95_ms": (_pct(tally.final, 0.95) or 0) * 1000 if done else None,
+        "errors": len(tally.errors),
+        "first_errors": tally.errors[:3],
+    }
 
 
 class Tally:
@@ -648,7 +792,38 @@ def run_database(vendor: str, args: argparse.Namespace, python: Path) -> dict[st
             a, h = result["amends"]["submissions_per_s"], result["helpdesk"]["submissions_per_s"]
             result["ratio"] = a / h if a and h else None
             result["target_met"] = bool(result["ratio"] and result["ratio"] >= TARGET_RATIO)
+            if args.filings and not any(result[n]["errors"] for n in sides):
+                result["filing"] = _filings(args, amends, helpdesk)
             return result
+
+
+def _filings(args: argparse.Namespace, amends: Server, helpdesk: Server) -> dict[str, Any]:
+    """The form submission alone (the POST that files), in alternating rounds."""
+    sides: dict[str, tuple[Server, Prepare, Tally]] = {
+        "helpdesk": (helpdesk, helpdesk_prepare, Tally()),
+        "amends": (amends, amends_prepare, Tally()),
+    }
+    order = ["helpdesk", "amends", "amends", "helpdesk"]
+    rounds = [order[i % 4] for i in range(2 * args.rounds)]
+    per_round = max(1, args.filings // args.rounds)
+    for number, name in enumerate(rounds, 1):
+        server, prepare, tally = sides[name]
+        log(f"  filing round {number}/{len(rounds)}: {name}, {per_round} POSTs")
+        filing(
+            server.base,
+            prepare,
+            tally,
+            clients=args.clients,
+            count=per_round,
+            first_serial=2 * 10**6 + number * per_round,
+        )
+        if tally.errors:
+            break
+    out: dict[str, Any] = {name: filing_figures(t) for name, (_, _, t) in sides.items()}
+    a, h = out["amends"]["posts_per_s"], out["helpdesk"]["posts_per_s"]
+    out["ratio"] = a / h if a and h else None
+    out["target_met"] = bool(out["ratio"] and out["ratio"] >= TARGET_RATIO)
+    return out
 
 
 def source() -> dict[str, Any]:
@@ -679,6 +854,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["databases"][vendor] = run_database(vendor, args, python)
     report["errors"] = sum(
         d[side]["errors"] for d in report["databases"].values() for side in ("amends", "helpdesk")
+    ) + sum(
+        d["filing"][side]["errors"]
+        for d in report["databases"].values()
+        if "filing" in d
+        for side in ("amends", "helpdesk")
     )
     return report
 
@@ -726,6 +906,34 @@ def section(report: dict[str, Any]) -> str:
     for db in report["databases"].values():
         verdict = "met" if db["target_met"] else "NOT met"
         lines.append(f"| {db['database']} | {_f(db['ratio'], 2)} | {verdict} |")
+    filings = [db for db in report["databases"].values() if "filing" in db]
+    if filings:
+        lines += [
+            "",
+            "The form submission alone: visitors made ready first (Amends: every question page "
+            "answered and check-your-answers opened; helpdesk: its form opened), not timed; then "
+            f"{report['clients']} clients send them (Amends' check-your-answers POST, "
+            "helpdesk's form POST), each answered by its redirect, in rounds alternating with "
+            "the other server:",
+            "",
+            "| Database | Server | POSTs | POSTs/s | Median ms | p95 ms | Errors |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for db in filings:
+            for name, label in (("helpdesk", "django-helpdesk"), ("amends", "Amends")):
+                row = db["filing"][name]
+                lines.append(
+                    f"| {db['database']} | {label} | {row['posts']} | {_f(row['posts_per_s'])} "
+                    f"| {_f(row['median_ms'])} | {_f(row['p95_ms'])} | {row['errors']} |"
+                )
+        lines += [
+            "",
+            "| Database | Amends ÷ helpdesk, form submissions (POSTs)/s | Target (≥ 2x) |",
+            "|---|---:|---|",
+        ]
+        for db in filings:
+            verdict = "met" if db["filing"]["target_met"] else "NOT met"
+            lines.append(f"| {db['database']} | {_f(db['filing']['ratio'], 2)} | {verdict} |")
     lines += [
         "",
         "Customer's case page (`/<slug>/case/<token>/`, a link made through the form), "
@@ -754,6 +962,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="per server")
     parser.add_argument("--warmup", type=int, default=3, help="submissions per client")
     parser.add_argument("--case-gets", type=int, default=100)
+    parser.add_argument(
+        "--filings", type=int, default=400, help="form submissions alone per server (0: none)"
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgres://root@127.0.0.1:5432/postgres")
     parser.add_argument("--helpdesk-venv", default=str(REPO / "var" / "helpdesk-venv"))
