@@ -298,22 +298,9 @@ def amends_answers(serial: int) -> dict[str, list[tuple[str, str]]]:
 
 def amends_submit(browser: Browser, serial: int) -> float:
     """File one complaint through Amends' public form; return the final POST's seconds."""
-    answers = amends_answers(serial)
-    base = f"/{SLUG}/{KIND}/"
-    path = base
-    for index, step in enumerate(STEPS):
-        _, _, page = _expect(browser.request("GET", path), 200)
-        following = f"{base}{STEPS[index + 1]}/" if index + 1 < len(STEPS) else f"{base}check/"
-        data = [("csrfmiddlewaretoken", _token(page)), *answers[step]]
-        _, path, _ = _expect(browser.request("POST", path, data), 302, following)
-        path = urlsplit(path).path
-    _, _, page = _expect(browser.request("GET", path), 200)
+    ready = amends_prepare(browser, serial)
     began = time.perf_counter()
-    _, sent, _ = _expect(
-        browser.request("POST", path, [("csrfmiddlewaretoken", _token(page)), ("website", "")]),
-        302,
-        f"{base}sent/",
-    )
+    _, sent, _ = _expect(browser.request("POST", ready.path, ready.data), 302, ready.location)
     final = time.perf_counter() - began
     _, _, page = _expect(browser.request("GET", urlsplit(sent).path), 200)
     if 'class="reference"' not in page:
@@ -323,22 +310,9 @@ def amends_submit(browser: Browser, serial: int) -> float:
 
 def helpdesk_submit(browser: Browser, serial: int) -> float:
     """File one ticket through helpdesk's public form; return the POST's seconds."""
-    path = "/helpdesk/tickets/submit/"
-    _, _, page = _expect(browser.request("GET", path), 200)
-    queue = QUEUE_OPTION.search(page)
-    if queue is None:
-        raise HTTPFailure("helpdesk's form offers no queue")
-    data = [
-        ("csrfmiddlewaretoken", _token(page)),
-        ("queue", queue.group(1)),
-        ("title", TITLE),
-        ("body", BODY),
-        ("priority", "3"),
-        ("due_date", ""),
-        ("submitter_email", f"customer{serial}@example.invalid"),
-    ]
+    ready = helpdesk_prepare(browser, serial)
     began = time.perf_counter()
-    _, where, _ = _expect(browser.request("POST", path, data), 302, "/helpdesk/view/")
+    _, where, _ = _expect(browser.request("POST", ready.path, ready.data), 302, ready.location)
     final = time.perf_counter() - began
     target = urlsplit(where)
     _, _, page = _expect(browser.request("GET", f"{target.path}?{target.query}"), 200)

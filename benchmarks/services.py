@@ -292,9 +292,9 @@ def amends_measure(calls: int, warmup: int, counted: int, *, serve_intake: bool)
             email=f"customer{n}@example.invalid",
         )
 
-    def open_case(customer: Any) -> Any:
+    def open_case(customer: Any, service: Callable[..., Any] = actions.case_open) -> Any:
         now = clock()
-        return actions.case_open(
+        return service(
             provider=provider,
             customer=customer,
             kind=CaseKind.COMPLAINT,
@@ -308,21 +308,13 @@ def amends_measure(calls: int, warmup: int, counted: int, *, serve_intake: bool)
 
     def intake(_: None) -> object:
         n = next(serial)
-        now = clock()
-        return actions.case_intake(
-            provider=provider,
-            customer=actions.NewCustomer(
+        return open_case(
+            actions.NewCustomer(
                 contact_name=f"Pat Example {n}",
                 customer_type=CustomerType.DOMESTIC,
                 email=f"customer{n}@example.invalid",
             ),
-            kind=CaseKind.COMPLAINT,
-            channel=ChannelType.WEB_FORM,
-            first_received_at=now,
-            summary=TITLE,
-            description=BODY,
-            now=now,
-            actor=actor,
+            service=actions.case_intake,
         )
 
     # Each step takes a case id and does one action at the next instant.
