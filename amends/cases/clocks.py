@@ -112,22 +112,30 @@ def _stored_state(derived: DerivedObligation) -> str:
     return derived.status.value
 
 
-def _derivation_key(case: Case, code: Code) -> tuple[Any, ...]:
-    """What a case's derived clocks depend on (its facts, and its promises' inputs)."""
-    return (facts(case), case.channel, case.support_contract, case.adr_scheme, id(code))
+def _derivation_key(case: Case) -> tuple[Any, ...]:
+    """What a case's derived clocks depend on beside its code and calendar: its facts and its
+    promises' inputs."""
+    return (facts(case), case.channel, case.support_contract, case.adr_scheme)
 
 
-def clocks_current(case: Case, code: Code) -> bool:
-    """Whether ``case.clocks`` was reconciled on this case's present facts (in this process):
-    then every clock its facts derive is in it, and a message need not derive them again."""
-    return bool(getattr(case, "_reconciled_on", None) == _derivation_key(case, code))
+def clocks_current(case: Case, code: Code, calendar: BusinessCalendar) -> bool:
+    """Whether ``case.clocks`` was reconciled on this case's present facts, with this very
+    code and calendar (the objects themselves, not their ids): then every clock its facts
+    derive is in it, and a message need not derive them again."""
+    found = getattr(case, "_reconciled_on", None)
+    return (
+        found is not None
+        and found[0] is code
+        and found[1] is calendar
+        and found[2] == _derivation_key(case)
+    )
 
 
 def reconcile(
     case: Case, code: Code, calendar: BusinessCalendar, *, now: datetime
 ) -> list[Obligation]:
     """Bring ``case.clocks`` up to date and return the rows to upsert (new or changed)."""
-    known = _derivation_key(case, code)
+    known = _derivation_key(case)
     derived = derive(known[0], promises(case, code), calendar)
     stored: dict[str, list[Any]] = dict(case.clocks or {})
     changed: list[Obligation] = []
@@ -182,7 +190,7 @@ def reconcile(
             stored[key] = entry
             changed.append(row(None, key, *entry))
     case.clocks = stored
-    case._reconciled_on = known  # type: ignore[attr-defined]
+    case._reconciled_on = (code, calendar, known)  # type: ignore[attr-defined]
     return changed
 
 

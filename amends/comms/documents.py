@@ -389,12 +389,12 @@ def _clock_dates(case: Any, code: Code | None, calendar: Any) -> dict[str, datet
         if due_at:
             entries.append((str(kind), str(state), datetime.fromisoformat(due_at)))
     current = False
-    if code is not None and hasattr(case, "_reconciled_on"):
+    if code is not None and calendar is not None and hasattr(case, "_reconciled_on"):
         from amends.cases.clocks import clocks_current
 
-        # Reconciled on these very facts (opening a case reconciles before it writes the
-        # acknowledgement): every clock they derive is stored already.
-        current = clocks_current(case, code)
+        # Reconciled on these very facts, code and calendar (opening a case reconciles
+        # before it writes the acknowledgement): every clock they derive is stored already.
+        current = clocks_current(case, code, calendar)
     if (
         code is not None
         and calendar is not None

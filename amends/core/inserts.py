@@ -40,6 +40,8 @@ class Upsert:
 Conflict = Literal["error", "ignore"] | Upsert
 
 _MISSING = object()
+#: Below SQLite's (32,766) and PostgreSQL's (65,535) limits on one statement's parameters.
+_MAX_PARAMETERS = 30_000
 
 #: A column whose field stores a value of exactly this type as it is (the ORM's preparation
 #: of it returns it unchanged): text for text fields, int for integer fields and keys, bool
@@ -128,6 +130,8 @@ def _shape(
     sql = (
         f"{verb} INTO {quote(opts.db_table)} ({columns}) VALUES " + ", ".join([row] * count) + tail
     )
+    if count * len(fields) > _MAX_PARAMETERS:
+        raise ValueError(f"{count} {model.__name__} rows in one statement: write fewer at a time")
     found = (sql, [_column(f) for f in fields], returning)
     _SHAPES[key] = found
     return found
@@ -143,6 +147,10 @@ def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict 
     with_pk = rows[0].pk is not None
     if any((r.pk is not None) is not with_pk for r in rows):
         raise ValueError("insert needs every row with a primary key, or none")
+    for obj in rows:
+        # As bulk_create does: a related object assigned before it was saved gives its key
+        # now, and one still unsaved is refused (ValueError) rather than stored as NULL.
+        obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
     connection = connections[using]
     sql, columns, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
     params: list[Any] = []

@@ -161,3 +161,36 @@ def test_what_it_cannot_write_as_the_orm_does_is_refused(provider: Any) -> None:
     with pytest.raises(ValueError, match="primary key"):
         insert([saved, customer(provider, 3)])
     assert insert([]) is None
+
+
+def test_a_related_row_gives_its_key_when_saved_after_it_was_assigned(provider: Any) -> None:
+    from amends.providers.models import Provider
+
+    owner = customer(provider, 1)
+    row = customer(provider, 2)
+    # A foreign key to a row not yet saved is refused, as bulk_create refuses it.
+    stranger = Provider(slug="nobody", name="Nobody")
+    row.provider = stranger
+    with pytest.raises(ValueError, match="unsaved"):
+        insert([row])
+    # Saved after it was assigned: its key is taken, as the ORM takes it.
+    insert([owner])
+    late = customer(provider, 3)
+    fresh = Provider(
+        slug="later",
+        name="Later",
+        nation=Nation.ENGLAND_AND_WALES.value,
+        reference_prefix="LAT",
+        adr_scheme="communications-ombudsman",
+    )
+    late.provider = fresh
+    fresh.save()
+    insert([late])
+    assert Customer.objects.get(pk=late.pk).provider_id == fresh.pk
+
+
+def test_more_rows_than_one_statement_may_carry_are_refused(provider: Any) -> None:
+    rows = [customer(provider, n) for n in range(1600)]
+    with pytest.raises(ValueError, match="write fewer at a time"):
+        insert(rows)
+    assert not Customer.objects.exists()
