@@ -510,24 +510,14 @@ def load(host: str, submit: Submit, tally: Tally, *, clients: int, seconds: floa
 def warm(host: str, submit: Submit, clients: int, per_client: int) -> None:
     scratch = Tally()
 
-    def client() -> None:
-        browser = Browser(host)
-        try:
-            for _ in range(per_client):
-                browser.new_visitor()
-                submit(browser, 10**6 + scratch.next_serial())
-        except Exception as error:  # noqa: BLE001
-            scratch.errors.append(f"{type(error).__name__}: {error}"[:3000])
-        finally:
-            browser.close()
+    def work(browser: Browser) -> None:
+        for _ in range(per_client):
+            browser.new_visitor()
+            submit(browser, 10**6 + scratch.next_serial())
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if scratch.errors:
-        raise SystemExit(f"warm-up failed on {host}: {scratch.errors[0]}")
+    errors = _in_threads(clients, work, host)
+    if errors:
+        raise SystemExit(f"warm-up failed on {host}: {errors[0]}")
 
 
 def _pct(values: list[float], q: float) -> float | None:
