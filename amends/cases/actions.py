@@ -322,13 +322,21 @@ def customer_create(
 _SEQUENCES: set[tuple[str, int]] = set()
 
 
+def _sequence(provider_id: int) -> tuple[str, tuple[str, int]]:
+    """The name of the provider's serial sequence, and its key in ``_SEQUENCES``."""
+    return f"amends_case_serial_{int(provider_id)}", (
+        connection.settings_dict["NAME"],
+        int(provider_id),
+    )
+
+
 def _known_sequence(provider_id: int) -> str:
     """The provider's serial sequence when this process has seen it committed (PostgreSQL):
     opening then takes its number with the code version read, in the same round trip."""
     if connection.vendor != "postgresql":
         return ""
-    known = (connection.settings_dict["NAME"], int(provider_id))
-    return f"amends_case_serial_{int(provider_id)}" if known in _SEQUENCES else ""
+    name, known = _sequence(provider_id)
+    return name if known in _SEQUENCES else ""
 
 
 def _next_serial(provider_id: int) -> int:
@@ -343,8 +351,7 @@ def _next_serial(provider_id: int) -> int:
     two first cases do not both make it); an import that writes cases itself moves it on
     (``setval``). On SQLite (one writer at a time) the counter row counts."""
     if connection.vendor == "postgresql":
-        name = f"amends_case_serial_{int(provider_id)}"
-        known = (connection.settings_dict["NAME"], int(provider_id))
+        name, known = _sequence(provider_id)
         with connection.cursor() as cursor:
             if known not in _SEQUENCES:
                 # Remembered once committed (one made in a transaction that rolls back is gone).

@@ -22,6 +22,7 @@ from typing import Any
 
 from amends.cases.models import Case, Obligation
 from amends.core.inserts import Upsert, insert
+from amends.core.memo import PerObject
 from amends.domain.calendar import BusinessCalendar
 from amends.domain.codes import CaseFacts, CaseKind, ChannelType, Code, Duration
 from amends.domain.lifecycle import State
@@ -49,11 +50,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
-#: promises_in_force is pure: its answers, per parsed code object (codes are parsed once per
-#: process and never change; the entry holds the code itself, so its id is not reused while
-#: the entry lives). Bounded: cleared when full.
-_PROMISES: dict[tuple[Any, ...], tuple[Code, tuple[PromiseInForce, ...]]] = {}
-_PROMISES_MAX = 4096
+#: promises_in_force is pure: its answers, per parsed code object.
+_PROMISES: PerObject[tuple[PromiseInForce, ...]] = PerObject(size=4096)
 
 
 def promises(case: Case, code: Code) -> tuple[PromiseInForce, ...]:
@@ -63,17 +61,13 @@ def promises(case: Case, code: Code) -> tuple[PromiseInForce, ...]:
         channel=ChannelType(case.channel), support_contract=case.support_contract
     )
     scheme = case.adr_scheme or None
-    key = (id(code), kind, first, case_facts, scheme)
-    found = _PROMISES.get(key)
-    if found is not None and found[0] is code:
-        return found[1]
-    answer = promises_in_force(
-        code, kind=kind, first_received=first, facts=case_facts, member_scheme=scheme
+    return _PROMISES.get(
+        code,
+        (kind, first, case_facts, scheme),
+        lambda: promises_in_force(
+            code, kind=kind, first_received=first, facts=case_facts, member_scheme=scheme
+        ),
     )
-    if len(_PROMISES) >= _PROMISES_MAX:
-        _PROMISES.clear()
-    _PROMISES[key] = (code, answer)
-    return answer
 
 
 def facts(case: Case) -> ClockFacts:

@@ -48,6 +48,7 @@ from django.template import Context, Engine, Template
 from django.template.exceptions import TemplateDoesNotExist
 
 from amends.comms.models import OutboxKind
+from amends.core.memo import PerObject
 from amends.domain.codes import CaseKind, ChannelType, Code, Purpose
 from amends.domain.regulation import APPROVED_SCHEMES, AdrScheme, rules_in_force
 
@@ -294,22 +295,16 @@ def _channel_context(channel: Any) -> dict[str, Any]:
     }
 
 
-#: The provider context of each (parsed code, slug): a code never changes once parsed (the
-#: entry holds it, so its id is not reused while the entry lives). Bounded.
-_PROVIDER_CONTEXTS: dict[tuple[int, str], tuple[Code, dict[str, Any]]] = {}
+#: The provider context of each (parsed code, slug).
+_PROVIDER_CONTEXTS: PerObject[dict[str, Any]] = PerObject(size=256)
 
 
 def _provider_context(provider: Any, code: Code | None) -> dict[str, Any]:
     """The provider's details, as its published code gives them (a copy: callers may add)."""
     slug = getattr(provider, "slug", "") or ""
     if code is not None:
-        found = _PROVIDER_CONTEXTS.get((id(code), slug))
-        if found is None or found[0] is not code:
-            if len(_PROVIDER_CONTEXTS) >= 256:
-                _PROVIDER_CONTEXTS.clear()
-            found = (code, _provider_context_of(slug, code))
-            _PROVIDER_CONTEXTS[(id(code), slug)] = found
-        return copy.deepcopy(found[1])
+        kept = _PROVIDER_CONTEXTS.get(code, slug, lambda: _provider_context_of(slug, code))
+        return copy.deepcopy(kept)
     return _provider_context_of(slug, None, provider)
 
 

@@ -197,7 +197,15 @@ def code_version_activate(
 #: The version in force and the provider's ledger head, in one statement written once (the
 #: ORM spends longer building this query than the database answering it; every opening and
 #: public page asks it). ``content`` is left out: code_of reads it once per process.
-_IN_FORCE_COLUMNS = ("id", "provider_id", "version", "sha256", "effective_from", "activated_by_id")
+_IN_FORCE_COLUMNS = (
+    "id",
+    "provider_id",
+    "version",
+    "sha256",
+    "effective_from",
+    "activated_by_id",
+    "activated_at",
+)
 _IN_FORCE = (
     "SELECT v.id, v.provider_id, v.version, v.sha256, v.effective_from, v.activated_by_id, "
     "v.activated_at, l.last_event_sequence, l.last_event_hash{serial} "
@@ -238,7 +246,7 @@ def code_version_and_head(
     effective = row[4] if isinstance(row[4], date) else date.fromisoformat(str(row[4]))
     version = CodeVersion.from_db(
         connection.alias,
-        [*_IN_FORCE_COLUMNS, "activated_at"],
+        _IN_FORCE_COLUMNS,
         [*row[:4], effective, row[5], _instant(row[6])],
     )
     head = (int(row[7]), str(row[8])) if row[7] is not None else None

@@ -550,7 +550,7 @@ def test_the_promises_cache_answers_afresh_once_cleared_when_full(
 ) -> None:
     from amends.cases import clocks
 
-    monkeypatch.setattr(clocks, "_PROMISES_MAX", 2)
+    monkeypatch.setattr(clocks._PROMISES, "size", 2)
     when = london(2026, 1, 5, 9)
     cases = [
         world.open(when + timedelta(days=d), channel=channel)
