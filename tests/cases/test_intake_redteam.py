@@ -400,14 +400,11 @@ def test_a_refused_opening_does_not_take_a_number_once_the_sequence_is_known() -
 # --------------------------------------------------------------------------- caches
 
 
-def _expected_clocks(case: Case, content: str) -> dict[str, str]:
-    """The due instants of a case's clocks derived afresh (no cache) from a code's text."""
-    code = parse_code(content, filename="fresh.toml")
-    version = CodeVersion.objects.get(pk=case.code_version_id)
-    _, calendar = code_of(version, case.provider)
+def _fresh_promises(case: Any, code: Any) -> Any:
+    """The case's promises worked out afresh, past clocks.promises' cache."""
     from amends.domain.regulation import promises_in_force
 
-    fresh = promises_in_force(
+    return promises_in_force(
         code,
         kind=CaseKind(case.kind),
         first_received=case.first_received_at.astimezone(LONDON).date(),
@@ -416,6 +413,14 @@ def _expected_clocks(case: Case, content: str) -> dict[str, str]:
         ),
         member_scheme=case.adr_scheme or None,
     )
+
+
+def _expected_clocks(case: Case, content: str) -> dict[str, str]:
+    """The due instants of a case's clocks derived afresh (no cache) from a code's text."""
+    code = parse_code(content, filename="fresh.toml")
+    version = CodeVersion.objects.get(pk=case.code_version_id)
+    _, calendar = code_of(version, case.provider)
+    fresh = _fresh_promises(case, code)
     return {
         d.key: d.due_at.astimezone(UTC).isoformat() for d in derive(facts(case), fresh, calendar)
     }
@@ -530,18 +535,7 @@ def test_a_change_of_the_providers_adr_scheme_reaches_only_later_cases(compliant
     assert after.adr_scheme == compliant.provider.adr_scheme
     for case in (before, after):
         code, calendar = code_of(CodeVersion.objects.get(pk=case.code_version_id), case.provider)
-        from amends.domain.regulation import promises_in_force
-
-        fresh = promises_in_force(
-            code,
-            kind=CaseKind(case.kind),
-            first_received=case.first_received_at.astimezone(LONDON).date(),
-            facts=actions.CaseFacts(
-                channel=ChannelType(case.channel), support_contract=case.support_contract
-            ),
-            member_scheme=case.adr_scheme or None,
-        )
-        assert promises(case, code) == fresh
+        assert promises(case, code) == _fresh_promises(case, code)
 
 
 @pytest.mark.django_db
