@@ -9,6 +9,13 @@ and prepares each value with the field's own ``pre_save`` and ``get_db_prep_save
 ORM does, so what is stored is the same as ``bulk_create`` stores (tested side by side in
 tests/core/test_inserts.py).
 
+On PostgreSQL the statement is written with numbered placeholders (``$1``, ``$2``...) and run
+on a raw-query cursor of the same connection, wrapped as Django wraps its own (so captured and
+counted like any other statement): psycopg converts ``%s`` placeholders afresh for every
+statement with more than 50 parameters (a case row has 51; several clocks more), and a raw
+query is sent as it is, its parameters bound by the server; run five times on a connection,
+it is prepared once (``config/settings.py``, ``AMENDS_PG_PREPARED``).
+
 What it does not do, and refuses instead of doing differently: rows of more than one model,
 rows some with and some without a primary key, fields that write SQL of their own (a
 ``get_placeholder``, a database default or an expression as a value). No signals are sent
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from django.db import connections
@@ -108,7 +116,7 @@ def _shape(
         if own_sql or hasattr(f, "get_placeholder"):
             raise ValueError(f"{model.__name__}.{f.name}: write its rows with the ORM")
     columns = ", ".join(quote(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    rows = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
     verb = "INSERT"
     tail = ""
     if conflict == "ignore":
@@ -127,14 +135,54 @@ def _shape(
     returning = not with_pk and conflict != "ignore"
     if returning:
         tail += f" RETURNING {quote(opts.pk.column)}"
-    sql = (
-        f"{verb} INTO {quote(opts.db_table)} ({columns}) VALUES " + ", ".join([row] * count) + tail
-    )
+    sql: str = f"{verb} INTO {quote(opts.db_table)} ({columns}) VALUES {rows}{tail}"
+    if vendor == "postgresql":
+        sql = _Numbered(sql, count * len(fields))
     if count * len(fields) > _MAX_PARAMETERS:
         raise ValueError(f"{count} {model.__name__} rows in one statement: write fewer at a time")
     found = (sql, [_column(f) for f in fields], returning)
     _SHAPES[key] = found
     return found
+
+
+class _Numbered(str):
+    """A statement written with ``%s`` placeholders (what Django logs and captures) that
+    carries the same statement with ``$1``, ``$2``... (what PostgreSQL is sent)."""
+
+    numbered: str
+
+    def __new__(cls, sql: str, parameters: int) -> _Numbered:
+        made = super().__new__(cls, sql)
+        parts = sql.split("%s")
+        if len(parts) != parameters + 1 or "%%" in sql:
+            raise ValueError("a statement's placeholders must be its parameters, nothing else")
+        made.numbered = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
+        return made
+
+
+@cache
+def _numbered_cursor() -> type:
+    import psycopg
+
+    class NumberedCursor(psycopg.RawCursor):
+        """Sends a :class:`_Numbered` statement's numbered text, anything else as given."""
+
+        def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+            return super().execute(getattr(query, "numbered", query), params, **options)
+
+    return NumberedCursor
+
+
+def _cursor(connection: Any) -> Any:
+    """A cursor for a statement as :func:`_shape` wrote it (see the module's docstring)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    # As BaseDatabaseWrapper._cursor makes its own, and wrapped as it wraps them: query
+    # capture and logging (which see the ``%s`` text), execute wrappers, Django's errors.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_numbered_cursor()(connection.connection))
 
 
 def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict = "error") -> None:
@@ -168,7 +216,7 @@ def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict 
             if hasattr(value, "resolve_expression"):
                 raise ValueError(f"{model.__name__}.{f.name}: an expression needs the ORM")
             append(f.get_db_prep_save(value, connection=connection))
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall() if returning else []
     for obj, key in zip(rows, keys, strict=False):

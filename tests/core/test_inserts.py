@@ -194,3 +194,40 @@ def test_more_rows_than_one_statement_may_carry_are_refused(provider: Any) -> No
     with pytest.raises(ValueError, match="write fewer at a time"):
         insert(rows)
     assert not Customer.objects.exists()
+
+
+def test_the_statement_is_captured_as_any_other(provider: Any) -> None:
+    """On PostgreSQL the row goes through a raw-query cursor: Django still sees the statement
+    (statement counts, query logging), written with the ``%s`` placeholders it logs."""
+    with CaptureQueriesContext(connection) as captured:
+        insert([customer(provider, 7001, email="captured@example.invalid")])
+    inserts = [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == 1
+    assert inserts[0].startswith('INSERT INTO "cases_customer"')
+    assert "captured@example.invalid" in inserts[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_on_postgresql_a_statement_run_five_times_is_prepared_once(provider: Any) -> None:
+    for n in range(6):
+        insert([customer(provider, 7100 + n)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['INSERT INTO "cases_customer"%'],
+        )
+        statements = [row[0] for row in cursor.fetchall()]
+    assert len(statements) == 1
+    assert "$1" in statements[0] and "%s" not in statements[0]
+
+
+def test_a_statement_whose_placeholders_are_not_its_parameters_is_refused() -> None:
+    from amends.core.inserts import _Numbered
+
+    assert _Numbered("INSERT INTO t (a, b) VALUES (%s, %s)", 2).numbered == (
+        "INSERT INTO t (a, b) VALUES ($1, $2)"
+    )
+    with pytest.raises(ValueError, match="placeholders"):
+        _Numbered("INSERT INTO t (a) VALUES (%s)", 2)
+    with pytest.raises(ValueError, match="placeholders"):
+        _Numbered("INSERT INTO t (a) VALUES ('100%%', %s)", 1)
