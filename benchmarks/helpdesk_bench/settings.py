@@ -4,7 +4,9 @@ Environment: ``HELPDESK_BENCH_DATABASE_URL`` (``sqlite:///...`` or ``postgres://
 ``HELPDESK_BENCH_DIR`` (a scratch directory for attachments) and, when served,
 ``HELPDESK_BENCH_CONN_MAX_AGE``. SQLite gets the same connection
 options Amends uses (WAL, synchronous=NORMAL, IMMEDIATE transactions), so that the comparison
-is of the applications, not of journal modes. Outgoing mail goes to Django's locmem backend.
+is of the applications, not of journal modes; PostgreSQL the options Amends gives it
+(server-side binding, statements prepared after five runs, no JIT;
+``HELPDESK_BENCH_PG_PREPARED=0`` for Django's defaults). Outgoing mail goes to Django's locmem backend.
 """
 
 import os
@@ -88,6 +90,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON;"
         ),
     }
+else:
+    # The options Amends gives PostgreSQL (config/settings.py): parameters bound by the
+    # server, a statement run five times on a connection prepared once, no JIT.
+    # HELPDESK_BENCH_PG_PREPARED=0 measures Django's defaults instead.
+    _db["OPTIONS"] = {"options": "-c jit=off"}
+    if os.environ.get("HELPDESK_BENCH_PG_PREPARED", "1") != "0":
+        _db["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
