@@ -6,7 +6,8 @@ Environment: ``HELPDESK_BENCH_DATABASE_URL`` (``sqlite:///...`` or ``postgres://
 options Amends uses (WAL, synchronous=NORMAL, IMMEDIATE transactions), so that the comparison
 is of the applications, not of journal modes; PostgreSQL the options Amends gives it
 (server-side binding, statements prepared after five runs, no JIT;
-``HELPDESK_BENCH_PG_PREPARED=0`` for Django's defaults). Outgoing mail goes to Django's locmem backend.
+``HELPDESK_BENCH_PG_PREPARED=0`` for Django's defaults). Outgoing mail goes to Django's
+locmem backend.
 """
 
 import os
