@@ -9,9 +9,11 @@ A transaction collects its events in a :class:`Chain` and appends them **at its 
 provider's ledger row is the last lock any writer takes (case, then obligations, then the
 ledger). A case's writer read the ledger's head (unlocked) with the case, so it seals its
 events on that head and moves the ledger in one ``UPDATE ... WHERE`` the head is still the one
-read (which takes the lock), then inserts the events: two statements. When another writer of
-the provider moved the head meanwhile, or none was read, three: ``UPDATE ... RETURNING`` locks
-and reads the head, one INSERT of the events, one UPDATE of the head's seal.
+read (which takes the lock), then inserts the events: two statements on SQLite, one on
+PostgreSQL (the UPDATE in a ``WITH`` whose INSERT writes the events only if the UPDATE moved
+the head: ``amends.core.inserts.insert_if``). When another writer of the provider moved the
+head meanwhile, or none was read, three: ``UPDATE ... RETURNING`` locks and reads the head,
+one INSERT of the events, one UPDATE of the head's seal.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from django.db import connection, connections
 from amends.cases.models import Case, Event
 from amends.comms import webhooks
 from amends.comms.models import WebhookDelivery
-from amends.core.inserts import insert
+from amends.core.inserts import insert, insert_if
 from amends.domain import audit
 from amends.domain.lifecycle import Action
 from amends.providers.models import ProviderLedger
@@ -136,11 +138,17 @@ class Chain:
         count = len(self.pending)
         if head is not None:
             events, last = self._sealed(head[0], head[1])
-            with connection.cursor() as cursor:
-                cursor.execute(_MOVE, [head[0] + count, last, self.provider_id, head[0], head[1]])
-                moved = cursor.fetchone()
+            move: list[int | str] = [head[0] + count, last, self.provider_id, head[0], head[1]]
+            if connection.vendor == "postgresql":
+                # One statement: the ledger moved and, only if it moved, the events inserted.
+                moved = insert_if(_MOVE, move, events)
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(_MOVE, move)
+                    moved = cursor.fetchone()
+                if moved is not None:
+                    insert(events)
             if moved is not None:
-                insert(events)
                 self._deliver(events, moved[0])
                 self.pending.clear()
                 return events

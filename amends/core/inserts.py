@@ -34,7 +34,7 @@ from django.db import connections
 from django.db.models import Field, Model
 from django.db.models.fields import NOT_PROVIDED
 
-__all__ = ["Upsert", "insert"]
+__all__ = ["Upsert", "insert", "insert_if"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,20 @@ def _column(field: Field[Any, Any]) -> _Column:
     return _Column(field, field.attname, as_is, as_is is not None and field.null)
 
 
+def _fields(model: type[Model], with_pk: bool) -> list[Field[Any, Any]]:
+    """The columns an INSERT of ``model`` writes (refusing fields that write SQL of their own)."""
+    fields: list[Field[Any, Any]] = [
+        f
+        for f in model._meta.concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
+    ]
+    for f in fields:
+        own_sql = getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED
+        if own_sql or hasattr(f, "get_placeholder"):
+            raise ValueError(f"{model.__name__}.{f.name}: write its rows with the ORM")
+    return fields
+
+
 def _shape(
     vendor: str, alias: str, model: type[Model], count: int, with_pk: bool, conflict: Conflict
 ) -> tuple[str, list[_Column], bool]:
@@ -106,15 +120,7 @@ def _shape(
     opts = model._meta
     connection = connections[alias]
     quote = connection.ops.quote_name
-    fields: list[Field[Any, Any]] = [
-        f
-        for f in opts.concrete_fields
-        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
-    ]
-    for f in fields:
-        own_sql = getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED
-        if own_sql or hasattr(f, "get_placeholder"):
-            raise ValueError(f"{model.__name__}.{f.name}: write its rows with the ORM")
+    fields = _fields(model, with_pk)
     columns = ", ".join(quote(f.column) for f in fields)
     rows = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * count)
     verb = "INSERT"
@@ -185,10 +191,8 @@ def _cursor(connection: Any) -> Any:
         return connection._prepare_cursor(_numbered_cursor()(connection.connection))
 
 
-def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict = "error") -> None:
-    """Write ``rows`` (instances of one model, not yet saved) in one statement."""
-    if not rows:
-        return
+def _checked(rows: Sequence[Model]) -> tuple[type[Model], bool]:
+    """The rows' model and whether they carry their keys (refusing a mixture)."""
     model = type(rows[0])
     if any(type(r) is not model for r in rows):
         raise ValueError("insert writes rows of one model at a time")
@@ -199,8 +203,11 @@ def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict 
         # As bulk_create does: a related object assigned before it was saved gives its key
         # now, and one still unsaved is refused (ValueError) rather than stored as NULL.
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
-    connection = connections[using]
-    sql, columns, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
+    return model, with_pk
+
+
+def _params(rows: Sequence[Model], columns: list[_Column], connection: Any) -> list[Any]:
+    """Each row's values, column by column, as the fields prepare them for the database."""
     params: list[Any] = []
     append = params.append
     for obj in rows:
@@ -214,13 +221,83 @@ def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict 
             f = column.field
             value = f.pre_save(obj, True)
             if hasattr(value, "resolve_expression"):
-                raise ValueError(f"{model.__name__}.{f.name}: an expression needs the ORM")
+                raise ValueError(f"{type(obj).__name__}.{f.name}: an expression needs the ORM")
             append(f.get_db_prep_save(value, connection=connection))
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        keys = cursor.fetchall() if returning else []
+    return params
+
+
+def _saved(rows: Sequence[Model], keys: Sequence[Any], using: str) -> None:
     for obj, key in zip(rows, keys, strict=False):
-        obj.pk = key[0]  # an integer key on both databases
+        obj.pk = key  # an integer key on both databases
     for obj in rows:
         obj._state.adding = False
         obj._state.db = using
+
+
+def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict = "error") -> None:
+    """Write ``rows`` (instances of one model, not yet saved) in one statement."""
+    if not rows:
+        return
+    model, with_pk = _checked(rows)
+    connection = connections[using]
+    sql, columns, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
+    params = _params(rows, columns, connection)
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        keys = [key for (key,) in cursor.fetchall()] if returning else []
+    _saved(rows, keys, using)
+
+
+_GUARDED: dict[tuple[Any, ...], tuple[str, list[_Column]]] = {}
+
+
+def insert_if(
+    guard: str, guard_params: Sequence[Any], rows: Sequence[Model], *, using: str = "default"
+) -> tuple[Any, ...] | None:
+    """PostgreSQL: in one statement, run ``guard`` (a data-modifying statement with
+    ``RETURNING``, written with ``%s`` placeholders, e.g. ``UPDATE ... WHERE ... RETURNING``)
+    and write ``rows`` (new, without keys) only if it returned a row.
+
+    Returns the guard's first row, the rows saved with their keys; or None when the guard
+    returned nothing, and then nothing was written. (SQLite has no data-modifying ``WITH``:
+    run the two statements there.)"""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise ValueError("insert_if is PostgreSQL's: run the guard, then insert")
+    if not rows:
+        raise ValueError("insert_if needs rows to insert")
+    model, with_pk = _checked(rows)
+    if with_pk:
+        raise ValueError("insert_if writes new rows, their keys made by the database")
+    key = (using, model, len(rows), guard)
+    found = _GUARDED.get(key)
+    if found is None:
+        opts = model._meta
+        quote = connection.ops.quote_name
+        fields = _fields(model, with_pk=False)
+        # A parameter in VALUES under a SELECT takes no type from the column it lands in:
+        # each is cast to its column's type (a NULL would otherwise be text).
+        casts = [f.cast_db_type(connection) for f in fields]  # type: ignore[attr-defined]
+        row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+        pk = quote(opts.pk.column)
+        sql = (
+            f"WITH guard AS ({guard}), added AS ("
+            f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT * FROM (VALUES {', '.join([row] * len(rows))}) AS v "
+            f"WHERE EXISTS (SELECT FROM guard) RETURNING {pk}) "
+            f"SELECT guard.*, ARRAY(SELECT {pk} FROM added ORDER BY {pk}) FROM guard"
+        )
+        found = (_Numbered(sql, sql.count("%s")), [_column(f) for f in fields])
+        if len(rows) * len(fields) + len(guard_params) > _MAX_PARAMETERS:
+            raise ValueError(f"{len(rows)} {model.__name__} rows in one statement: too many")
+        _GUARDED[key] = found
+    sql, columns = found
+    params = [*guard_params, *_params(rows, columns, connection)]
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchone()
+    if returned is None:
+        return None
+    *first, keys = returned
+    _saved(rows, keys, using)
+    return tuple(first)

@@ -231,3 +231,68 @@ def test_a_statement_whose_placeholders_are_not_its_parameters_is_refused() -> N
         _Numbered("INSERT INTO t (a) VALUES (%s)", 2)
     with pytest.raises(ValueError, match="placeholders"):
         _Numbered("INSERT INTO t (a) VALUES ('100%%', %s)", 1)
+
+
+_GUARD = (
+    "UPDATE providers_providerledger SET last_event_sequence = last_event_sequence + %s "
+    "WHERE provider_id = %s AND last_event_sequence = %s RETURNING last_event_sequence"
+)
+
+
+def _events(provider: Any, *case_ids: int | None) -> list[Any]:
+    from amends.cases.models import Event
+
+    return [
+        Event(
+            provider_id=provider.pk,
+            sequence=10_000 + n,
+            case_id=case_id,
+            actor="test",
+            at=NOW,
+            kind="note_added",
+            data={"n": n, "text": "Ŵyn's note"},
+            previous_hash="p" * 64,
+            hash=f"{n:064d}",
+        )
+        for n, case_id in enumerate(case_ids)
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a data-modifying WITH: PostgreSQL")
+def test_insert_if_writes_the_rows_only_when_the_guard_returns_a_row(provider: Any) -> None:
+    from amends.cases.models import Event
+    from amends.core.inserts import insert_if
+    from amends.providers.models import ProviderLedger
+
+    head = ProviderLedger.objects.get(provider=provider).last_event_sequence
+    before = Event.objects.count()
+    # The guard matches nothing (a head that is not the ledger's): nothing at all is written.
+    with CaptureQueriesContext(connection) as captured:
+        assert insert_if(_GUARD, [2, provider.pk, head + 99], _events(provider, None)) is None
+    assert len(captured.captured_queries) == 1
+    assert Event.objects.count() == before
+    assert ProviderLedger.objects.get(provider=provider).last_event_sequence == head
+    # It matches: the ledger moves and the rows (a NULL key among them) go in, in order.
+    rows = _events(provider, None, None)
+    assert insert_if(_GUARD, [2, provider.pk, head], rows) == (head + 2,)
+    assert ProviderLedger.objects.get(provider=provider).last_event_sequence == head + 2
+    assert [r.pk for r in rows] == sorted(r.pk for r in rows) and None not in [r.pk for r in rows]
+    stored = {e.pk: e for e in Event.objects.filter(pk__in=[r.pk for r in rows])}
+    for row in rows:
+        assert (stored[row.pk].sequence, stored[row.pk].data) == (row.sequence, row.data)
+        assert stored[row.pk].case_id is None and stored[row.pk].at == NOW
+
+
+def test_insert_if_is_refused_where_it_cannot_run_as_one_statement(provider: Any) -> None:
+    from amends.core.inserts import insert_if
+
+    if connection.vendor != "postgresql":
+        with pytest.raises(ValueError, match="PostgreSQL"):
+            insert_if(_GUARD, [1, provider.pk, 0], _events(provider, None))
+        return
+    with pytest.raises(ValueError, match="rows"):
+        insert_if(_GUARD, [1, provider.pk, 0], [])
+    keyed = _events(provider, None)
+    keyed[0].pk = 123_456
+    with pytest.raises(ValueError, match="new rows"):
+        insert_if(_GUARD, [1, provider.pk, 0], keyed)
