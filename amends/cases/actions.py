@@ -58,7 +58,7 @@ from amends.cases.writes import (
 )
 from amends.comms.models import OutboxKind
 from amends.comms.outbox import Outbox, customer_recipient
-from amends.core.inserts import insert
+from amends.core.inserts import insert, pipelined
 from amends.domain.access import ActorKind, Permission, Work
 from amends.domain.codes import (
     CaseFacts,
@@ -483,60 +483,66 @@ def case_open(
         insert([case])
         for row in rows:
             row.case_id = case.pk
-        upsert(rows)
-        link_payload: dict[str, str] = {}
-        token = ""
-        if link_url_for is not None:
-            token = secrets.token_urlsafe(32)
-            link = CaseLink(
-                provider_id=provider.pk,
-                case=case,
-                token_hash=token_hash(token),
-                created_at=now,
-                expires_at=now + LINK_LIFETIME,
-            )
-            insert([link])
-            link_payload = {"url": link_url_for(token), "expires": link.expires_at.isoformat()}
-        if _promises_acknowledgement(code, case) or link_url_for is not None:
-            # The code promises an acknowledgement for this case (timed or not: V4VoIP's
-            # "we will send a confirmation email acknowledging receipt" has no time): Amends
-            # sends it at once (reference, what happens next and by when); the clock, if
-            # any, is met when it reaches the customer (sent, posted, or the call logged).
-            outbox = Outbox()
-            outbox.add(
-                provider=provider,
-                case=case,
-                kind=OutboxKind.ACKNOWLEDGEMENT,
-                key=f"case:{case.pk}:acknowledgement",
-                recipient=customer_recipient(customer),
-                now=now,
-                payload={"reference": case.reference, **link_payload},
-                meets="acknowledge" if _promises_acknowledgement(code, case) else "",
-            )
-            outbox.flush()
-        chain = Chain(provider.pk)
-        chain.add(
-            case=case,
-            actor=actor.label,
-            at=now,
-            kind=EventKind.CASE_OPENED,
-            data={
-                "reference": case.reference,
-                "kind": kind.value,
-                "channel": channel.value,
-                "first_received_at": first.isoformat(),
-                "code_version": version.pk,
-            },
-        )
-        if token:
+        # Sent without waiting for each answer (PostgreSQL): the server writes the clocks
+        # and the link while the acknowledgement is rendered here.
+        with pipelined():
+            upsert(rows)
+            link_payload: dict[str, str] = {}
+            token = ""
+            if link_url_for is not None:
+                token = secrets.token_urlsafe(32)
+                link = CaseLink(
+                    provider_id=provider.pk,
+                    case=case,
+                    token_hash=token_hash(token),
+                    created_at=now,
+                    expires_at=now + LINK_LIFETIME,
+                )
+                insert([link], keys=False)
+                link_payload = {"url": link_url_for(token), "expires": link.expires_at.isoformat()}
+            if _promises_acknowledgement(code, case) or link_url_for is not None:
+                # The code promises an acknowledgement for this case (timed or not: V4VoIP's
+                # "we will send a confirmation email acknowledging receipt" has no time): Amends
+                # sends it at once (reference, what happens next and by when); the clock, if
+                # any, is met when it reaches the customer (sent, posted, or the call logged).
+                outbox = Outbox()
+                outbox.add(
+                    provider=provider,
+                    case=case,
+                    kind=OutboxKind.ACKNOWLEDGEMENT,
+                    key=f"case:{case.pk}:acknowledgement",
+                    recipient=customer_recipient(customer),
+                    now=now,
+                    payload={"reference": case.reference, **link_payload},
+                    meets="acknowledge" if _promises_acknowledgement(code, case) else "",
+                )
+                outbox.flush()
+            chain = Chain(provider.pk)
             chain.add(
                 case=case,
                 actor=actor.label,
                 at=now,
-                kind=EventKind.CASE_LINK_SENT,
-                data={"expires_at": (now + LINK_LIFETIME).isoformat(), "with": "acknowledgement"},
+                kind=EventKind.CASE_OPENED,
+                data={
+                    "reference": case.reference,
+                    "kind": kind.value,
+                    "channel": channel.value,
+                    "first_received_at": first.isoformat(),
+                    "code_version": version.pk,
+                },
             )
-        chain.flush(head=head)
+            if token:
+                chain.add(
+                    case=case,
+                    actor=actor.label,
+                    at=now,
+                    kind=EventKind.CASE_LINK_SENT,
+                    data={
+                        "expires_at": (now + LINK_LIFETIME).isoformat(),
+                        "with": "acknowledgement",
+                    },
+                )
+            chain.flush(head=head)
     case.link_token = token  # type: ignore[attr-defined]
     log.info("case opened", extra={"case_id": case.pk, "provider_id": provider.pk})
     return case

@@ -203,8 +203,10 @@ _UPSERT = Upsert(unique=("case", "key"), update=("state", "due_at", "met_at"))
 
 
 def upsert(rows: list[Obligation]) -> None:
-    """Write new and changed clocks in one statement (INSERT ... ON CONFLICT DO UPDATE)."""
-    insert(rows, conflict=_UPSERT)
+    """Write new and changed clocks in one statement (INSERT ... ON CONFLICT DO UPDATE),
+    their keys not read back (the case's ``clocks`` mirror names them by key): the statement
+    waits for no answer in a pipeline."""
+    insert(rows, conflict=_UPSERT, keys=False)
 
 
 def cancel_pending(case: Case) -> list[Obligation]:

@@ -29,6 +29,7 @@ from amends.cases.events import Chain, EventKind
 from amends.cases.models import Case, Obligation
 from amends.comms.models import OutboxChannel, OutboxKind
 from amends.comms.outbox import Outbox, customer_recipient, staff_recipient
+from amends.core.inserts import pipelined
 from amends.domain.access import ActorKind
 from amends.domain.codes import CaseKind, Code, ObligationKind
 from amends.domain.lifecycle import Action, CaseStatus, State, TransitionRefused, decide
@@ -178,10 +179,11 @@ class CaseWrite:
         case.version += 1
         changed = [name for name in _FIELDS if getattr(case, name) != self._before[name]]
         case.save(update_fields=changed)
-        upsert([*(extra_rows or []), *rows])
-        self.outbox.flush()
-        if append:
-            self.chain.flush(head=ledger_head(case))
+        with pipelined():  # PostgreSQL: one round trip for the three
+            upsert([*(extra_rows or []), *rows])
+            self.outbox.flush()
+            if append:
+                self.chain.flush(head=ledger_head(case))
         return case
 
 

@@ -25,7 +25,8 @@ rows some with and some without a primary key, fields that write SQL of their ow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -34,7 +35,7 @@ from django.db import connections
 from django.db.models import Field, Model
 from django.db.models.fields import NOT_PROVIDED
 
-__all__ = ["Upsert", "insert", "insert_if"]
+__all__ = ["Upsert", "insert", "insert_if", "pipelined"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,15 @@ def _fields(model: type[Model], with_pk: bool) -> list[Field[Any, Any]]:
 
 
 def _shape(
-    vendor: str, alias: str, model: type[Model], count: int, with_pk: bool, conflict: Conflict
+    vendor: str,
+    alias: str,
+    model: type[Model],
+    count: int,
+    with_pk: bool,
+    conflict: Conflict,
+    keys: bool = True,
 ) -> tuple[str, list[_Column], bool]:
-    key = (alias, model, count, with_pk, conflict)
+    key = (alias, model, count, with_pk, conflict, keys)
     found = _SHAPES.get(key)
     if found is not None:
         return found
@@ -138,7 +145,7 @@ def _shape(
             for n in conflict.update
         )
         tail = f" ON CONFLICT({unique}) DO UPDATE SET {sets}"
-    returning = not with_pk and conflict != "ignore"
+    returning = keys and not with_pk and conflict != "ignore"
     if returning:
         tail += f" RETURNING {quote(opts.pk.column)}"
     sql: str = f"{verb} INTO {quote(opts.db_table)} ({columns}) VALUES {rows}{tail}"
@@ -234,18 +241,29 @@ def _saved(rows: Sequence[Model], keys: Sequence[Any], using: str) -> None:
         obj._state.db = using
 
 
-def insert(rows: Sequence[Model], *, using: str = "default", conflict: Conflict = "error") -> None:
-    """Write ``rows`` (instances of one model, not yet saved) in one statement."""
+def insert(
+    rows: Sequence[Model],
+    *,
+    using: str = "default",
+    conflict: Conflict = "error",
+    keys: bool = True,
+) -> None:
+    """Write ``rows`` (instances of one model, not yet saved) in one statement.
+
+    ``keys=False``: the new rows' keys are not read back (they stay None), so that in a
+    :func:`pipelined` block the statement is sent without waiting for its answer."""
     if not rows:
         return
     model, with_pk = _checked(rows)
     connection = connections[using]
-    sql, columns, returning = _shape(connection.vendor, using, model, len(rows), with_pk, conflict)
+    sql, columns, returning = _shape(
+        connection.vendor, using, model, len(rows), with_pk, conflict, keys
+    )
     params = _params(rows, columns, connection)
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
-        keys = [key for (key,) in cursor.fetchall()] if returning else []
-    _saved(rows, keys, using)
+        made = [key for (key,) in cursor.fetchall()] if returning else []
+    _saved(rows, made, using)
 
 
 _GUARDED: dict[tuple[Any, ...], tuple[str, list[_Column]]] = {}
@@ -301,3 +319,19 @@ def insert_if(
     *first, keys = returned
     _saved(rows, keys, using)
     return tuple(first)
+
+
+@contextmanager
+def pipelined(using: str = "default") -> Iterator[None]:
+    """PostgreSQL: the statements of the block are sent one after another without waiting
+    for each answer (psycopg's pipeline mode); the answers are read when a result is needed
+    (a fetch) and at the block's end. A failed statement fails the ones after it; the error
+    is raised as Django's (an ``IntegrityError``, ...) by the block at the latest, and the
+    transaction around it rolls back. SQLite: the block runs as it is (no round trips)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield

@@ -296,3 +296,34 @@ def test_insert_if_is_refused_where_it_cannot_run_as_one_statement(provider: Any
     keyed[0].pk = 123_456
     with pytest.raises(ValueError, match="new rows"):
         insert_if(_GUARD, [1, provider.pk, 0], keyed)
+
+
+def test_rows_written_in_a_pipeline_are_captured_and_stored(provider: Any) -> None:
+    from amends.core.inserts import pipelined
+
+    rows = [customer(provider, 8001), customer(provider, 8002)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured, pipelined():
+        insert(rows[:1], keys=False)
+        insert(rows[1:], keys=False)
+    assert [q["sql"].split(" (")[0] for q in captured.captured_queries].count(
+        'INSERT INTO "cases_customer"'
+    ) == 2
+    assert [r.pk for r in rows] == [None, None]  # keys not read back
+    emails = set(Customer.objects.values_list("email", flat=True))
+    assert {"pat8001@example.invalid", "pat8002@example.invalid"} <= emails
+
+
+def test_a_clash_in_a_pipeline_is_django_s_error_and_the_transaction_writes_nothing(
+    provider: Any,
+) -> None:
+    """On PostgreSQL the clash is only known when the answers are read: the error is still
+    Django's IntegrityError, and nothing of the transaction stays."""
+    from amends.core.inserts import pipelined
+
+    insert([customer(provider, 8100, account_number="ACC-1")])
+    before = Customer.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic(), pipelined():
+        insert([customer(provider, 8101)], keys=False)
+        insert([customer(provider, 8102, account_number="ACC-1")], keys=False)
+        insert([customer(provider, 8103)], keys=False)
+    assert Customer.objects.count() == before
