@@ -24,7 +24,9 @@ from typing import Any, Final
 
 from django import forms
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
 from django.core.validators import RegexValidator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, register_converter, reverse
@@ -1099,6 +1101,37 @@ def _open(flow: Flow) -> Any:
     )
 
 
+def _file(flow: Flow, done_key: str) -> Any:
+    """Open the case and keep what the confirmation page shows in the session, in one
+    transaction: the session is written with the case (a failure leaves neither, so the
+    customer is never shown an error for a complaint that was filed), and the filing is one
+    write, not two (SQLite has one writer)."""
+    session = flow.request.session
+    key = session.session_key
+    with transaction.atomic():
+        case = _open(flow)
+        session.pop(_session_key(flow.slug, flow.kind_slug), None)
+        session[done_key] = {
+            "kind": flow.kind_slug,
+            "reference": case.reference,
+            "clocks": [
+                [entry[3], entry[1]]
+                for entry in (case.clocks or {}).values()
+                if entry[0] == "pending" and entry[1]
+            ],
+            "preferred": flow.answers["contact"].get("preferred_contact", ""),
+        }
+        try:
+            session.save()
+        except UpdateError:
+            session.create()  # it ended meanwhile (expired, cleared): a new one, same answers
+    if key is not None and session.session_key == key:
+        # Saved above; the browser's cookie already names it: the middleware need not write
+        # it again after the response.
+        session.modified = False
+    return case
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_capped
@@ -1132,7 +1165,7 @@ def public_check(request: HttpRequest, provider: str, kind: str) -> HttpResponse
         }
         return HttpResponseRedirect(reverse("portal:public_sent", args=[flow.slug, flow.kind_slug]))
     try:
-        case = _open(flow)
+        case = _file(flow, done_key)
     except CaseError as error:
         step = FIELD_STEP.get(error.field or "")
         if step is None:
@@ -1147,18 +1180,6 @@ def public_check(request: HttpRequest, provider: str, kind: str) -> HttpResponse
             form.add_error(None, str(error))
         return _render_step(flow, step, form, change=True, status=400)
     log.info("public form case opened", extra={"provider_id": flow.provider.pk, "case_id": case.pk})
-    clocks = [
-        [entry[3], entry[1]]
-        for entry in (case.clocks or {}).values()
-        if entry[0] == "pending" and entry[1]
-    ]
-    request.session.pop(_session_key(flow.slug, flow.kind_slug), None)
-    request.session[done_key] = {
-        "kind": flow.kind_slug,
-        "reference": case.reference,
-        "clocks": clocks,
-        "preferred": contact.get("preferred_contact", ""),
-    }
     return HttpResponseRedirect(reverse("portal:public_sent", args=[flow.slug, flow.kind_slug]))
 
 

@@ -540,3 +540,62 @@ def test_first_received_is_submission_time_not_first_page(client: Client, provid
     case = Case.objects.latest("pk")
     assert case.first_received_at >= started
     assert Provider.objects.get(slug="v4voip").pk == case.provider_id
+
+
+@pytest.mark.django_db(transaction=True)  # its COMMIT is what is counted
+def test_the_filing_is_one_write_with_what_the_confirmation_shows(
+    client: Client, providers: None
+) -> None:
+    """The case and the session's confirmation are written in one transaction: one write
+    (SQLite has one writer), and never a case without its confirmation."""
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    walk(client, "v4voip", "complaint", answers())
+    with CaptureQueriesContext(connection) as captured:
+        response = submit(client, "v4voip", "complaint")
+    assert response.status_code == 302
+    sql = [q["sql"].upper() for q in captured.captured_queries]
+    assert sum(s.startswith("BEGIN") for s in sql) <= 1  # PostgreSQL's BEGIN is implicit
+    assert sum(s.startswith("COMMIT") for s in sql) == 1
+    writes = [i for i, s in enumerate(sql) if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    session_writes = [i for i in writes if "DJANGO_SESSION" in sql[i]]
+    assert len(session_writes) == 1
+    assert session_writes[0] < sql.index(next(s for s in sql if s.startswith("COMMIT")))
+    case = Case.objects.latest("pk")
+    stored = Session.objects.get(session_key=client.session.session_key).get_decoded()
+    assert stored["amends.public:v4voip:sent"]["reference"] == case.reference
+    assert case.reference in text(client.get(response["Location"]))
+
+
+def test_a_session_ended_before_the_post_still_gets_its_confirmation(
+    client: Client, providers: None
+) -> None:
+    """The session row went (expired, cleared) between check-your-answers and the POST,
+    after the answers were read: the case is filed once and the confirmation shows it."""
+    from unittest import mock
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    walk(client, "v4voip", "complaint", answers())
+    old_key = client.session.session_key
+    real_save = SessionStore.save
+
+    ended = []
+
+    def ended_then_save(self: Any, must_create: bool = False) -> None:
+        # The row goes just as the case's transaction first writes the session.
+        if not ended:
+            ended.append(self.session_key)
+            type(self).get_model_class().objects.filter(session_key=self.session_key).delete()
+        real_save(self, must_create=must_create)
+
+    cases_before = Case.objects.count()
+    with mock.patch.object(SessionStore, "save", ended_then_save):
+        response = submit(client, "v4voip", "complaint")
+    assert response.status_code == 302
+    assert Case.objects.count() == cases_before + 1
+    assert ended == [old_key]
+    assert client.session.session_key != old_key  # a new session, named by a new cookie
+    assert Case.objects.latest("pk").reference in text(client.get(response["Location"]))
