@@ -207,7 +207,9 @@ else:
     # times on a connection is prepared once: the server parses and plans it once, and the
     # driver no longer quotes every value into the text (benchmarks/RESULTS.md, "Typed
     # services"). Behind a pooler that cannot keep prepared statements (PgBouncer in
-    # transaction mode before 1.21), set AMENDS_PG_PREPARED=false.
+    # transaction mode before 1.21), set AMENDS_PG_PREPARED=false. After a migration that
+    # changes a column's type, restart the processes (README, "To upgrade"): a kept
+    # connection's prepared read of that column is refused once.
     if _env_bool("AMENDS_PG_PREPARED", True):
         _default_db["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
     _default_db["CONN_HEALTH_CHECKS"] = True

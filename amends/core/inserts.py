@@ -25,6 +25,7 @@ rows some with and some without a primary key, fields that write SQL of their ow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -181,7 +182,11 @@ def _numbered_cursor() -> type:
         """Sends a :class:`_Numbered` statement's numbered text, anything else as given."""
 
         def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
-            return super().execute(getattr(query, "numbered", query), params, **options)
+            numbered = getattr(query, "numbered", None)
+            if numbered is None:
+                return super().execute(query, params, **options)
+            # Prepared at once (one plan per connection): an INSERT of a fixed shape.
+            return super().execute(numbered, params, prepare=True, **options)
 
     return NumberedCursor
 
@@ -266,6 +271,7 @@ def insert(
     _saved(rows, made, using)
 
 
+_NO_MODIFIER = re.compile(r"\(.*\)")
 _GUARDED: dict[tuple[Any, ...], tuple[str, list[_Column]]] = {}
 
 
@@ -295,7 +301,13 @@ def insert_if(
         fields = _fields(model, with_pk=False)
         # A parameter in VALUES under a SELECT takes no type from the column it lands in:
         # each is cast to its column's type (a NULL would otherwise be text).
-        casts = [f.cast_db_type(connection) for f in fields]  # type: ignore[attr-defined]
+        # Cast to the type without its length (varchar(100) -> varchar): an explicit cast cuts
+        # a longer text where the column's own check refuses it (and a sealed event stored
+        # cut would no longer match its seal).
+        casts = [
+            _NO_MODIFIER.sub("", f.cast_db_type(connection))  # type: ignore[attr-defined]
+            for f in fields
+        ]
         row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
         pk = quote(opts.pk.column)
         sql = (

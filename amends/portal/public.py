@@ -1101,16 +1101,35 @@ def _open(flow: Flow) -> Any:
     )
 
 
+def _filed_meanwhile(session: Any, key: str | None, answers_key: str) -> bool:
+    """Lock the session's row for the transaction (PostgreSQL: a second request of the same
+    session waits here until the first commits; SQLite: this transaction is already the one
+    writer) and say whether the answers this request read are gone from it."""
+    model = getattr(session, "model", None)  # the database-backed store's
+    if key is None or model is None:
+        return False
+    row = model.objects.select_for_update().filter(session_key=key).first()
+    if row is None:
+        return False  # the session ended: nothing was filed from it
+    return answers_key not in session.decode(row.session_data)
+
+
 def _file(flow: Flow, done_key: str) -> Any:
     """Open the case and keep what the confirmation page shows in the session, in one
     transaction: the session is written with the case (a failure leaves neither, so the
     customer is never shown an error for a complaint that was filed), and the filing is one
-    write, not two (SQLite has one writer)."""
+    write, not two (SQLite has one writer).
+
+    None when another request of the same session filed these answers meanwhile (a double
+    click on Send): the session's row, locked first, no longer holds them."""
     session = flow.request.session
     key = session.session_key
+    answers_key = _session_key(flow.slug, flow.kind_slug)
     with transaction.atomic():
+        if _filed_meanwhile(session, key, answers_key):
+            return None
         case = _open(flow)
-        session.pop(_session_key(flow.slug, flow.kind_slug), None)
+        session.pop(answers_key, None)
         session[done_key] = {
             "kind": flow.kind_slug,
             "reference": case.reference,
@@ -1179,6 +1198,9 @@ def public_check(request: HttpRequest, provider: str, kind: str) -> HttpResponse
         else:
             form.add_error(None, str(error))
         return _render_step(flow, step, form, change=True, status=400)
+    if case is None:
+        log.info("public form already sent", extra={"provider_id": flow.provider.pk})
+        return HttpResponseRedirect(reverse("portal:public_sent", args=[flow.slug, flow.kind_slug]))
     log.info("public form case opened", extra={"provider_id": flow.provider.pk, "case_id": case.pk})
     return HttpResponseRedirect(reverse("portal:public_sent", args=[flow.slug, flow.kind_slug]))
 
