@@ -13,12 +13,13 @@ from django.contrib.auth.models import User
 
 from amends.cases.actions import case_open, customer_create
 from amends.cases.actors import Actor, customer_actor, staff_actor, system_actor
-from amends.cases.models import Case, Customer
+from amends.cases.events import audit_verify
+from amends.cases.models import Case, Customer, Event
 from amends.cases.scripted import perform
 from amends.domain.access import Role
 from amends.domain.codes import CaseKind, ChannelType, Nation
 from amends.domain.lifecycle import Action
-from amends.providers.models import Provider, StaffMember
+from amends.providers.models import Provider, ProviderLedger, StaffMember
 from amends.providers.services import code_version_activate, provider_create, staff_create
 
 CODES = Path(__file__).resolve().parents[2] / "amends" / "codes"
@@ -155,3 +156,21 @@ def v4voip(db: None) -> World:
 @pytest.fixture
 def compliant(db: None) -> World:
     return make_world("tmpl", "template.toml", "TPL", "communications-ombudsman")
+
+
+def chain_is_whole(provider_id: int) -> list[int]:
+    """The provider's audit chain verifies, its sequences are 1..n, and the ledger's head is
+    the last event: returns the sequences."""
+    result = audit_verify(provider_id=provider_id)
+    assert result.broken is None, result.broken
+    sequences = list(
+        Event.objects.filter(provider_id=provider_id)
+        .order_by("sequence", "id")
+        .values_list("sequence", flat=True)
+    )
+    assert sequences == list(range(1, len(sequences) + 1)), sequences
+    ledger = ProviderLedger.objects.get(provider_id=provider_id)
+    assert ledger.last_event_sequence == len(sequences)
+    last = Event.objects.filter(provider_id=provider_id).order_by("-sequence").first()
+    assert last is not None and ledger.last_event_hash == last.hash
+    return sequences

@@ -15,21 +15,21 @@ from amends.cases import actions
 from amends.cases.actions import NewCustomer, case_intake, case_open, customer_create
 from amends.cases.clocks import facts, promises
 from amends.cases.errors import CaseError
-from amends.cases.events import Chain, EventKind, audit_verify
+from amends.cases.events import Chain, EventKind
 from amends.cases.models import Case, CaseLink, Customer, Event, Obligation
 from amends.comms.documents import _provider_context_of, render_message
 from amends.comms.models import OutboxKind, OutboxMessage
 from amends.domain.codes import CaseKind, ChannelType, parse_code
 from amends.domain.obligations import derive
 from amends.domain.reference import parse_reference
-from amends.providers.models import CodeVersion, ProviderLedger
+from amends.providers.models import CodeVersion
 from amends.providers.services import (
     code_of,
     code_version_activate,
     code_version_and_head,
     code_version_in_force,
 )
-from tests.cases.conftest import CODES, LONDON, World, london, make_world
+from tests.cases.conftest import CODES, LONDON, World, chain_is_whole, london, make_world
 
 POSTGRES_ONLY = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL's serial sequence / row locks"
@@ -72,22 +72,6 @@ def _raw_row(model: Any, pk: int, skip: tuple[str, ...] = ("id",)) -> dict[str, 
         )
         row = cursor.fetchone()
     return dict(zip(columns, row, strict=True))
-
-
-def _chain_is_whole(provider_id: int) -> list[int]:
-    result = audit_verify(provider_id=provider_id)
-    assert result.broken is None, result.broken
-    sequences = list(
-        Event.objects.filter(provider_id=provider_id)
-        .order_by("sequence")
-        .values_list("sequence", flat=True)
-    )
-    assert sequences == list(range(1, len(sequences) + 1)), sequences
-    ledger = ProviderLedger.objects.get(provider_id=provider_id)
-    assert ledger.last_event_sequence == len(sequences)
-    last = Event.objects.filter(provider_id=provider_id).order_by("-sequence").first()
-    assert last is not None and ledger.last_event_hash == last.hash
-    return sequences
 
 
 # --------------------------------------------------------------------------- rows as the ORM
@@ -182,7 +166,7 @@ def test_an_opened_cases_row_is_the_row_the_orm_stores_for_any_time_zone(v4voip:
         assert rows[key].state == entry[0]
         assert rows[key].due_at == datetime.fromisoformat(entry[1])
         assert rows[key].attempts == 0 and rows[key].last_error == ""
-    _chain_is_whole(v4voip.provider.pk)
+    chain_is_whole(v4voip.provider.pk)
 
 
 @pytest.mark.django_db
@@ -229,7 +213,7 @@ def test_a_refused_intake_leaves_the_callers_transaction_usable(v4voip: World) -
         case = _intake(v4voip, _new_customer(1, contact_name="Other", account_number=""), when)
         assert Case.objects.filter(pk=case.pk).exists()
     assert Customer.objects.count() == customers + 1
-    _chain_is_whole(v4voip.provider.pk)
+    chain_is_whole(v4voip.provider.pk)
 
 
 @pytest.mark.django_db
@@ -251,7 +235,7 @@ def test_an_intake_refused_after_its_customer_was_written_leaves_nothing(v4voip:
         _intake(v4voip, _new_customer(2), london(2026, 2, 2, 10))
     assert Customer.objects.count() == customers + 1
     assert Event.objects.count() == events + 1
-    _chain_is_whole(v4voip.provider.pk)
+    chain_is_whole(v4voip.provider.pk)
 
 
 # --------------------------------------------------------------------------- the ledger head
@@ -285,7 +269,7 @@ def test_an_opening_seals_on_the_head_the_ledger_moved_to_after_it_was_read(
     assert heads and heads[0] is not None
     opened = Event.objects.get(case=case, kind=EventKind.CASE_OPENED)
     assert opened.sequence == heads[0][0] + 2  # after the other writer's event, not on it
-    _chain_is_whole(v4voip.provider.pk)
+    chain_is_whole(v4voip.provider.pk)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -326,7 +310,7 @@ def test_two_openings_that_read_the_same_head_do_not_fork_the_chain(
     assert not any(isinstance(r, Exception) for r in results.values()), results
     assert len(heads) == 2 and heads[0] == heads[1]
     assert results["a"] != results["b"]
-    sequences = _chain_is_whole(world.provider.pk)
+    sequences = chain_is_whole(world.provider.pk)
     assert len(sequences) == 3
 
 
@@ -360,7 +344,7 @@ def test_concurrent_intakes_of_one_provider_keep_one_chain_and_distinct_serials(
     assert len(references) == 16 and len(set(references)) == 16
     serials = sorted(parse_reference(r).serial for r in references)
     assert len(set(serials)) == 16
-    sequences = _chain_is_whole(world.provider.pk)
+    sequences = chain_is_whole(world.provider.pk)
     assert len(sequences) == 17
     # One acknowledgement per emailed intake (the first case came by phone: a call task).
     assert OutboxMessage.objects.filter(case__reference__in=references).count() == 16

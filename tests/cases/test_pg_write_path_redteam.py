@@ -44,8 +44,9 @@ from amends.domain.codes import CaseKind, ChannelType
 from amends.domain.lifecycle import Action
 from amends.providers.models import ProviderLedger
 from amends.providers.services import staff_create
-from tests.cases.conftest import World, london, make_world
+from tests.cases.conftest import World, chain_is_whole, london, make_world
 from tests.conftest import database_url
+from tests.portal.test_public_forms import answers, walk
 
 POSTGRES = connection.vendor == "postgresql"
 POSTGRES_ONLY = pytest.mark.skipif(
@@ -56,23 +57,6 @@ THREAD_DEADLINE = 180.0
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _chain_is_whole(provider_id: int) -> list[int]:
-    """The provider's chain verifies, its sequences are 1..n, the ledger's head is the last."""
-    result = audit_verify(provider_id=provider_id)
-    assert result.broken is None, result.broken
-    sequences = list(
-        Event.objects.filter(provider_id=provider_id)
-        .order_by("sequence", "id")
-        .values_list("sequence", flat=True)
-    )
-    assert sequences == list(range(1, len(sequences) + 1)), sequences
-    ledger = ProviderLedger.objects.get(provider_id=provider_id)
-    assert ledger.last_event_sequence == len(sequences)
-    last = Event.objects.filter(provider_id=provider_id).order_by("-sequence").first()
-    assert last is not None and ledger.last_event_hash == last.hash
-    return sequences
 
 
 def _in_threads(
@@ -283,7 +267,7 @@ def test_many_concurrent_writers_of_one_provider_keep_one_whole_chain(
     _no_errors(_in_threads(writers, open_one, [barrier]))
     monkeypatch.setattr(actions, "code_version_and_head", read_head)
     assert fallbacks.calls >= writers - 1, fallbacks.calls
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
     # B: transitions of distinct cases, every one sealing on the same stale head.
     before = fallbacks.calls
@@ -298,7 +282,7 @@ def test_many_concurrent_writers_of_one_provider_keep_one_whole_chain(
     _no_errors(_in_threads(writers, acknowledge, [barrier]))
     monkeypatch.setattr(writes, "ledger_head", read_ledger)
     assert fallbacks.calls - before >= writers - 1, fallbacks.calls - before
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
     # C: a free-for-all, no gates: intakes, acknowledgements and assignments interleaved.
     def mixed(n: int) -> None:
@@ -310,7 +294,7 @@ def test_many_concurrent_writers_of_one_provider_keep_one_whole_chain(
             world.act(case, Action.ASSIGN, when + timedelta(minutes=6))
 
     _no_errors(_in_threads(writers, mixed))
-    sequences = _chain_is_whole(world.provider.pk)
+    sequences = chain_is_whole(world.provider.pk)
     # 1 + 6 openings + 6 acknowledgements + 6 * 4 * 3
     assert len(sequences) == 1 + writers + writers + writers * 12
     for n, pks in opened.items():
@@ -360,7 +344,7 @@ def test_a_python_error_inside_the_pipeline_leaves_nothing_and_the_connection_wo
     made = _intake(world, 51, T + timedelta(minutes=12), link_url_for=lambda t: f"/x/{t}/")
     world.act(case, Action.ACKNOWLEDGE, T + timedelta(minutes=13))
     _case_is_whole(made, kinds=Counter({"case_opened": 1, "case_link_sent": 1}))
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
     assert connection.connection is raw
 
 
@@ -393,7 +377,7 @@ def test_a_database_error_inside_the_pipeline_is_djangos_and_leaves_nothing(tabl
     made = _intake(world, 51, T + timedelta(minutes=12))
     world.act(case, Action.ACKNOWLEDGE, T + timedelta(minutes=13))
     _case_is_whole(made, kinds=Counter({"case_opened": 1}))
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
     assert connection.connection is raw
 
 
@@ -434,7 +418,7 @@ def test_a_refused_pipeline_at_any_point_of_the_prepare_threshold_leaves_a_worki
                     f"after {k} openings and a refused one: {type(error).__name__}: {error}"
                 )
         assert connection.connection is raw
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
 
 # --------------------------------------------------------------------------- 3. prepared + DDL
@@ -486,7 +470,7 @@ def test_prepared_statements_survive_a_column_added_to_the_tables_they_write(
     finally:
         _admin_sql(drop)
     _case_is_whole(made, kinds=Counter({"case_opened": 1, "acknowledge": 1}))
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
 
 @POSTGRES_ONLY
@@ -522,7 +506,7 @@ def test_a_migration_changing_a_column_type_fails_one_call_per_kept_connection_c
         assert outcomes in (["ok", "ok", "ok"], ["refused", "ok", "ok"]), outcomes
         connections.close_all()  # a new connection (a restarted process) never fails
         world.act(cases[3], Action.ASSIGN, T + timedelta(hours=2))
-        _chain_is_whole(world.provider.pk)
+        chain_is_whole(world.provider.pk)
     finally:
         connections.close_all()
         _admin_sql(['ALTER TABLE "cases_case" ALTER COLUMN "summary" TYPE varchar(200)'])
@@ -574,7 +558,7 @@ def test_webhook_deliveries_written_in_a_pipelined_flush_name_their_events(setti
         world.act(case, Action.ACKNOWLEDGE, T + timedelta(minutes=n, seconds=30))
     count = _deliveries_name_their_events(world.provider.pk, endpoint_id)
     assert count == 16
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
 
 @POSTGRES_ONLY
@@ -611,7 +595,7 @@ def test_webhook_deliveries_of_writers_that_took_the_fallback_name_their_events(
     assert fallbacks.calls >= 2 * (writers - 1)
     count = _deliveries_name_their_events(world.provider.pk, endpoint_id)
     assert count == 1 + 2 * writers
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
 
 # --------------------------------------------------------------------------- 5. capture
@@ -754,40 +738,19 @@ def test_clocks_upserted_without_keys_are_read_back_with_them_by_the_worker_and_
         rows = {o.key: o.state for o in Obligation.objects.filter(case=each)}
         assert rows == {k: e[0] for k, e in each.clocks.items()}, each.reference
     assert "pending" not in {o.state for o in Obligation.objects.filter(case=duplicate)}
-    _chain_is_whole(world.provider.pk)
+    chain_is_whole(world.provider.pk)
 
 
 # --------------------------------------------------------------------------- 7. public form
 
 
-def _public_answers() -> dict[str, dict[str, Any]]:
-    return {
-        "about": {"summary": "Red team double filing", "description": "Calls drop after a minute."},
-        "representative": {"acting_for": "no"},
-        "you": {
-            "contact_name": "Priya Shah",
-            "customer_type": "small_business",
-            "business_name": "Shah Dental",
-            "account_number": "",
-        },
-        "contact": {
-            "email": "priya@shah-dental.example",
-            "phone": "01632 960 001",
-            "postal_address": "1 High Street\nLondon NW10 1AA",
-            "preferred_contact": "email",
-        },
-        "needs": {"access_needs": ["large_print"], "other_language": ""},
-    }
-
-
 def _walk(client: Client) -> None:
-    data = _public_answers()
-    for step in ("about", "representative", "you", "contact", "needs"):
-        target = "/v4voip/complaint/" + ("" if step == "about" else f"{step}/")
-        assert client.get(target).status_code == 200, step
-        response = client.post(target, data[step])
-        assert response.status_code == 302, (step, response.content.decode()[:2000])
-    assert response["Location"] == "/v4voip/complaint/check/"
+    walk(
+        client,
+        "v4voip",
+        "complaint",
+        answers(about={"summary": "Red team double filing", "description": "Calls drop."}),
+    )
 
 
 def _filed() -> int:
@@ -882,4 +845,4 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut_in_the_one_statement
     assert len(stored.actor) == 101, (
         f"stored actor cut to {len(stored.actor)} characters; audit verify: {broken}"
     )
-    _chain_is_whole(v4voip.provider.pk)
+    chain_is_whole(v4voip.provider.pk)
