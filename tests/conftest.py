@@ -259,3 +259,17 @@ def assert_accessible(page: Any) -> None:
         if v.get("impact") in ("serious", "critical")
     ]
     assert not bad, f"{page.url}: " + "; ".join(bad)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limits count in fixed windows of the wall clock (amends.core.ratelimit): a
+    test whose requests straddled a window's end saw its count start again (the API's
+    one-minute window failed a fresh-clone run at 18:15:59). In this process every hit falls
+    in one window; the limiter's counting is unchanged."""
+    from types import SimpleNamespace
+
+    from amends.core import ratelimit
+
+    pinned = 1_800_000_030.0  # 30 s into a minute, of an hour
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: pinned))
